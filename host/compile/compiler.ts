@@ -1,0 +1,180 @@
+/**
+ * Deploy-time compilation: validate the upload, transpile it once with jco
+ * (which validates the component and lists its interfaces), plan the link,
+ * instrument modules that can block, and compile the core modules. What can
+ * be persisted is returned as artifacts, so a restart only re-compiles core
+ * modules (V8 work) and never re-transpiles or re-instruments.
+ */
+import { createHash } from 'node:crypto';
+import { transpile } from '@bytecodealliance/jco';
+import type { WitRegistry } from '../abi/wit.js';
+import { MicronError } from '../errors.js';
+import { BLOCKING_FUNCTIONS, type HostInterfaces } from '../wasi/imports.js';
+import { PreparedComponent } from '../runtime/prepared-component.js';
+import { asyncify } from './asyncify.js';
+import { ComponentFormatError, coreModuleImports, isComponent, isCoreModule, readComponent, type ComponentStructure } from './component-binary.js';
+import { planComponent, type LinkPlan } from './link-plan.js';
+
+/** Metadata persisted beside a component's artifacts. */
+export interface ArtifactMeta {
+  digest: string;
+  size: number;
+  imports: string[];
+  exports: string[];
+  /** Milliseconds jco took to transpile at deploy. */
+  transpileMs: number;
+  /** Milliseconds spent instrumenting blocking modules at deploy. */
+  instrumentMs: number;
+  /** Component module indices replaced by instrumented bytes (`module-<i>.wasm`). */
+  instrumented: number[];
+  /** Number of core instances created per request. */
+  instancesPerRequest?: number;
+}
+
+/** Artifacts produced at deploy, keyed by file name. */
+export interface BuildResult {
+  meta: ArtifactMeta;
+  files: Map<string, Uint8Array>;
+}
+
+/** A component ready to serve, with how long compiling its modules took. */
+export interface LoadedComponent {
+  prepared: PreparedComponent;
+  plan: LinkPlan;
+  compileMs: number;
+  /** Approximate bytes held in memory for this component (module bytes). */
+  bytes: number;
+}
+
+/** Hex SHA-256 of bytes. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Modules larger than this are not instrumented (binaryen time and size grow with them). */
+const MAX_INSTRUMENT_BYTES = 4 * 1024 * 1024;
+
+/** Turns uploads into artifacts and artifacts into prepared components. */
+export class Compiler {
+  constructor(
+    private readonly wit: WitRegistry,
+    private readonly host: HostInterfaces,
+  ) {}
+
+  /** Checks the bytes look like a component; throws a MicronError with a stable code otherwise. */
+  static validateShape(bytes: Uint8Array): void {
+    if (bytes.length === 0) throw new MicronError('empty_body', 'the upload is empty');
+    if (isCoreModule(bytes)) {
+      throw new MicronError('not_a_component', 'the upload is a core WebAssembly module; deploy a component (see `jco new` or `micron build`)');
+    }
+    if (!isComponent(bytes)) throw new MicronError('invalid_wasm', 'the upload is not WebAssembly (bad magic number or version)');
+  }
+
+  /** Deploy-time work. Throws MicronError (422) for anything the host cannot run. */
+  async build(bytes: Uint8Array): Promise<BuildResult> {
+    Compiler.validateShape(bytes);
+    const digest = sha256(bytes);
+    const t0 = performance.now();
+    let transpiled: Awaited<ReturnType<typeof transpile>>;
+    try {
+      transpiled = await transpile(bytes, { instantiation: 'sync', noTypescript: true, name: 'component', base64Cutoff: 0 } as never);
+    } catch (e) {
+      throw new MicronError('invalid_component', `the component failed validation: ${firstLine(e)}`);
+    }
+    const transpileMs = performance.now() - t0;
+    const structure = this.read(bytes);
+    const plan = this.plan(structure);
+    const files = new Map<string, Uint8Array>();
+    const glue = transpiled.files['component.js'];
+    if (glue) files.set('jco/component.js', glue);
+
+    // Instrument the per-request modules that import blocking functions.
+    const t1 = performance.now();
+    const instrumented: number[] = [];
+    for (const m of plan.dynamicModules) {
+      const blocking = plan.blockingImports.get(m);
+      const src = structure.modules[m];
+      if (!blocking || !src || src.length > MAX_INSTRUMENT_BYTES) continue;
+      if (m !== moduleOfEntry(plan)) continue;
+      files.set(`module-${m}.wasm`, asyncify(src, blocking));
+      instrumented.push(m);
+    }
+    const instrumentMs = performance.now() - t1;
+    const meta: ArtifactMeta = {
+      digest,
+      size: bytes.length,
+      imports: plan.imports,
+      exports: plan.exports,
+      transpileMs: round(transpileMs),
+      instrumentMs: round(instrumentMs),
+      instrumented,
+    };
+    return { meta, files };
+  }
+
+  /** Compiles the core modules and prepares the component (load time, or cold start). */
+  async load(bytes: Uint8Array, meta: ArtifactMeta, files: (name: string) => Uint8Array | undefined): Promise<LoadedComponent> {
+    const structure = this.read(bytes);
+    const plan = this.plan(structure);
+    const t0 = performance.now();
+    const wanted = new Set<number>();
+    for (const s of plan.steps) if (s.kind === 'instantiate') wanted.add(s.module);
+    const modules: (WebAssembly.Module | undefined)[] = new Array(structure.modules.length).fill(undefined);
+    let total = 0;
+    await Promise.all(
+      [...wanted].map(async (m) => {
+        const src = meta.instrumented.includes(m) ? files(`module-${m}.wasm`) : structure.modules[m];
+        if (!src) throw new MicronError('internal', `artifact module-${m}.wasm of ${meta.digest} is missing`);
+        total += src.length;
+        try {
+          modules[m] = await WebAssembly.compile(src as Uint8Array<ArrayBuffer>);
+        } catch (e) {
+          throw new MicronError('invalid_component', `core module ${m} does not compile: ${firstLine(e)}`);
+        }
+      }),
+    );
+    const compileMs = performance.now() - t0;
+    let prepared: PreparedComponent;
+    try {
+      prepared = PreparedComponent.create(plan, modules);
+    } catch (e) {
+      throw new MicronError('invalid_component', `the component cannot be prepared: ${firstLine(e)}`);
+    }
+    return { prepared, plan, compileMs: round(compileMs), bytes: total };
+  }
+
+  private read(bytes: Uint8Array): ComponentStructure {
+    try {
+      return readComponent(bytes);
+    } catch (e) {
+      if (e instanceof ComponentFormatError) throw new MicronError('invalid_component', e.message);
+      throw e;
+    }
+  }
+
+  private plan(structure: ComponentStructure): LinkPlan {
+    return planComponent(structure, this.wit, this.host, BLOCKING_FUNCTIONS, (m) => {
+      const bytes = structure.modules[m];
+      if (!bytes || bytes.length === 0) return [];
+      try {
+        return coreModuleImports(bytes);
+      } catch (e) {
+        throw new MicronError('invalid_component', `core module ${m} is invalid: ${firstLine(e)}`);
+      }
+    });
+  }
+}
+
+function moduleOfEntry(plan: LinkPlan): number {
+  const step = plan.steps[plan.entry.instance];
+  return step?.kind === 'instantiate' ? step.module : -1;
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n').find((l) => l.trim().length > 0)?.trim().slice(0, 500) ?? 'unknown error';
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,359 @@
+/**
+ * One request through one fresh instance: the per-request state every WASI
+ * implementation sees (handles, memory slots, policy, logs), the suspension
+ * driver, and the rules for turning what the guest did into a web `Response`.
+ *
+ * Response delivery: a guest that sets its response and finishes the body
+ * before it returns or waits is answered with a plain byte body. A guest that
+ * waits (a timer, a slow request body) first gets its headers sent with a
+ * streaming body, so the client sees each chunk as the guest writes it.
+ */
+import { HandleTable } from '../abi/handle-table.js';
+import { MemSlot, register, SUSPENDED, type Suspended } from '../abi/canon.js';
+import { Trap } from '../abi/trap.js';
+import type { GuestContext, GuestPolicy, HttpInvocationState } from '../wasi/context.js';
+import { monotonicNow } from '../wasi/clocks/clocks.js';
+import { type BodyBuffer, pumpInto } from '../wasi/http/body.js';
+import type { ErrorCode } from '../wasi/http/error-code.js';
+import { Fields } from '../wasi/http/fields.js';
+import { IncomingBody, IncomingRequest, type OutgoingResponse, ResponseOutparam, methodFromString, type Scheme } from '../wasi/http/types.js';
+import { InputStream } from '../wasi/io/streams.js';
+import type { LiveInstance, PreparedComponent } from './prepared-component.js';
+
+/** Bytes reserved in guest memory for Asyncify's saved stack. */
+const ASYNCIFY_STACK = 64 * 1024;
+
+/** Request headers a guest never sees: hop-by-hop headers that belong to the connection. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** What the guest should see of the request. */
+export interface GuestRequest {
+  method: string;
+  /** Path and query as the guest sees them (after route prefix stripping). */
+  pathWithQuery: string;
+  scheme: 'http' | 'https';
+  authority: string | undefined;
+  headers: Iterable<[string, string]>;
+  /** The body, or null for none. */
+  body: ReadableStream<Uint8Array> | null;
+  /** Largest request body accepted. */
+  maxBodyBytes: number;
+}
+
+/** How an invocation ended. */
+export type Outcome =
+  | { kind: 'ok'; status: number }
+  | { kind: 'trap'; reason: string; message: string }
+  | { kind: 'no-response'; message: string }
+  | { kind: 'error-code'; message: string };
+
+/** Timings and counters of one invocation, in µs where timed. */
+export interface InvocationStats {
+  instantiateUs: number;
+  guestUs: number;
+  suspensions: number;
+  memoryPages: number;
+  bytesOut: number;
+  logDropped: number;
+}
+
+/** A failure before a response was delivered: the server turns it into a 5xx with the request id. */
+export class InvocationError extends Error {
+  constructor(
+    message: string,
+    readonly outcome: Outcome,
+  ) {
+    super(message);
+    this.name = 'InvocationError';
+  }
+}
+
+/** One request through one fresh instance. */
+export class Invocation implements GuestContext, HttpInvocationState {
+  readonly handles = new HandleTable();
+  readonly slots: MemSlot[] = [];
+  readonly http: HttpInvocationState = this;
+  readonly stats: InvocationStats = { instantiateUs: 0, guestUs: 0, suspensions: 0, memoryPages: 0, bytesOut: 0, logDropped: 0 };
+  /** Captured stdout/stderr lines, in order. */
+  readonly logs: { stream: 'stdout' | 'stderr'; line: string }[] = [];
+  outcome: Outcome | undefined;
+  rewinding = false;
+
+  private readonly abort = new AbortController();
+  private live: LiveInstance | undefined;
+  private unwinding = false;
+  private pending: Promise<unknown> | undefined;
+  private asyncifyBuf = 0;
+  private response: { tag: 'ok'; val: OutgoingResponse } | { tag: 'err'; val: ErrorCode } | undefined;
+  private delivered = false;
+  private deliver!: (r: Response) => void;
+  private reject!: (e: InvocationError) => void;
+  private logBytes = 0;
+  private partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+
+  constructor(
+    private readonly prepared: PreparedComponent,
+    readonly requestId: string,
+    readonly policy: GuestPolicy,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /**
+   * Runs the guest for `req`. Resolves with the response as soon as it can be
+   * delivered; the guest may keep running to stream the body. `done` settles
+   * when the guest has finished (for records and logs).
+   */
+  run(req: GuestRequest, deadlineMs: number): { response: Promise<Response>; done: Promise<void> } {
+    const response = new Promise<Response>((resolve, reject) => {
+      this.deliver = resolve;
+      this.reject = reject;
+    });
+    const done = this.execute(req, deadlineMs);
+    return { response, done };
+  }
+
+  private async execute(req: GuestRequest, deadlineMs: number): Promise<void> {
+    const t0 = performance.now();
+    const started = t0;
+    try {
+      this.live = this.prepared.instantiate(this.slots);
+    } catch (e) {
+      this.finishWith({ kind: 'trap', reason: 'instantiate', message: `instantiation failed: ${errorMessage(e)}` });
+      return;
+    }
+    const t1 = performance.now();
+    this.stats.instantiateUs = Math.round((t1 - t0) * 1000);
+
+    const body = new InputStream();
+    if (req.body) pumpInto(req.body, body, req.maxBodyBytes);
+    else body.end();
+    const incoming = new IncomingRequest(
+      methodFromString(req.method),
+      req.pathWithQuery,
+      (req.scheme === 'https' ? { tag: 'HTTPS' } : { tag: 'HTTP' }) as Scheme,
+      req.authority,
+      Fields.fromHeaders(req.headers, HOP_BY_HOP),
+      new IncomingBody(body),
+    );
+    const reqHandle = this.handles.insert('wasi:http/types#incoming-request', incoming);
+    const outHandle = this.handles.insert('wasi:http/types#response-outparam', new ResponseOutparam());
+    const entry = this.live.entry;
+    let guestMs = 0;
+    try {
+      for (;;) {
+        const g0 = performance.now();
+        register.cx = this;
+        try {
+          entry(reqHandle, outHandle);
+        } finally {
+          register.cx = undefined;
+          guestMs += performance.now() - g0;
+        }
+        if (!this.unwinding) break;
+        // The guest is waiting: settle what can be sent, wait, then rewind into the import.
+        this.live.asyncify!.stopUnwind();
+        this.unwinding = false;
+        this.stats.suspensions++;
+        this.tryDeliver(false);
+        const remaining = deadlineMs - (performance.now() - started);
+        await withDeadline(this.pending!, remaining, this.abort.signal);
+        this.pending = undefined;
+        this.rewinding = true;
+        this.live.asyncify!.startRewind(this.asyncifyBuf);
+      }
+      this.stats.guestUs = Math.round(guestMs * 1000);
+      this.finishWith(undefined);
+    } catch (e) {
+      this.stats.guestUs = Math.round(guestMs * 1000);
+      const reason = e instanceof Trap ? e.reason : e instanceof DeadlineError ? 'deadline' : 'guest_trap';
+      this.finishWith({ kind: 'trap', reason, message: errorMessage(e) });
+    }
+  }
+
+  /** GuestContext: suspends the guest until `p` settles. */
+  suspend(p: Promise<unknown>): Suspended {
+    const a = this.live?.asyncify;
+    if (!a) {
+      throw this.trap('the guest must wait for I/O, but this component cannot be suspended (its blocking calls are not in its main module); see docs/architecture.md');
+    }
+    if (this.asyncifyBuf === 0) {
+      const realloc = this.live!.realloc;
+      if (!realloc) throw this.trap('cannot suspend: the guest exports no cabi_realloc');
+      const ptr = realloc(0, 0, 8, ASYNCIFY_STACK + 8) >>> 0;
+      const dv = new DataView(this.live!.memory!.buffer);
+      dv.setUint32(ptr, ptr + 8, true);
+      dv.setUint32(ptr + 4, ptr + 8 + ASYNCIFY_STACK, true);
+      this.asyncifyBuf = ptr;
+    } else {
+      // Reset the saved-stack cursor for this unwind.
+      const dv = new DataView(this.live!.memory!.buffer);
+      dv.setUint32(this.asyncifyBuf, this.asyncifyBuf + 8, true);
+    }
+    this.pending = p;
+    this.unwinding = true;
+    a.startUnwind(this.asyncifyBuf);
+    return SUSPENDED;
+  }
+
+  /** Resumable: the guest has been rewound into the import that suspended. */
+  stopRewind(): void {
+    this.rewinding = false;
+    this.live!.asyncify!.stopRewind();
+  }
+
+  trap(message: string): Trap {
+    return new Trap(message, 'abi_violation');
+  }
+
+  monotonicNow(): bigint {
+    return monotonicNow();
+  }
+
+  writeLog(stream: 'stdout' | 'stderr', bytes: Uint8Array): void {
+    const room = this.policy.logBytes - this.logBytes;
+    if (room <= 0) {
+      this.stats.logDropped += bytes.length;
+      return;
+    }
+    const kept = bytes.length > room ? bytes.subarray(0, room) : bytes;
+    this.stats.logDropped += bytes.length - kept.length;
+    this.logBytes += kept.length;
+    const text = this.partial[stream] + new TextDecoder().decode(kept);
+    const lines = text.split('\n');
+    this.partial[stream] = lines.pop() ?? '';
+    for (const line of lines) this.logs.push({ stream, line });
+  }
+
+  /** HttpInvocationState: the guest called `response-outparam.set`. */
+  setResponse(result: { tag: 'ok'; val: unknown } | { tag: 'err'; val: unknown }): void {
+    this.response = result as { tag: 'ok'; val: OutgoingResponse } | { tag: 'err'; val: ErrorCode };
+  }
+
+  /** Delivers the response if it can be: `finished` is true once the guest has returned. */
+  private tryDeliver(finished: boolean): void {
+    if (this.delivered) return;
+    const r = this.response;
+    if (!r) {
+      if (finished) this.fail({ kind: 'no-response', message: 'the guest returned without setting a response' });
+      return;
+    }
+    if (r.tag === 'err') {
+      this.fail({ kind: 'error-code', message: `the guest answered with error-code ${JSON.stringify(r.val, bigintJson)}` });
+      return;
+    }
+    const resp = r.val;
+    const buf: BodyBuffer | undefined = resp.body?.buffer;
+    const headers = resp.headers.toHeaderPairs();
+    if (!buf) {
+      // No body requested: answer once the guest returns (it may still ask for one before that).
+      if (finished) {
+        this.delivered = true;
+        this.outcome ??= { kind: 'ok', status: resp.status };
+        this.deliver(new Response(null, { status: resp.status, headers }));
+      }
+      return;
+    }
+    if (buf.finished) {
+      this.delivered = true;
+      this.stats.bytesOut = buf.total;
+      this.outcome ??= { kind: 'ok', status: resp.status };
+      const bytes = buf.takeBuffered();
+      this.deliver(new Response(nullBodyStatus(resp.status) ? null : (bytes as Uint8Array<ArrayBuffer>), { status: resp.status, headers }));
+      return;
+    }
+    if (buf.failure || finished) {
+      this.fail({
+        kind: 'trap',
+        reason: 'body',
+        message: buf.failure ? `the response body failed: ${buf.failure.message}` : 'the guest returned without finishing the response body',
+      });
+      return;
+    }
+    // Still writing and about to wait: stream from here on.
+    this.delivered = true;
+    this.outcome ??= { kind: 'ok', status: resp.status };
+    this.deliver(new Response(buf.toStream(), { status: resp.status, headers }));
+  }
+
+  private fail(outcome: Exclude<Outcome, { kind: 'ok' }>): void {
+    this.outcome = outcome;
+    if (!this.delivered) {
+      this.delivered = true;
+      this.reject(new InvocationError(outcome.message, outcome));
+    }
+  }
+
+  private finishWith(trapOutcome: Exclude<Outcome, { kind: 'ok' }> | undefined): void {
+    if (trapOutcome) {
+      this.outcome = trapOutcome;
+      // Headers may already be out: end the body with an error so the client sees a truncated response.
+      const buf = this.response?.tag === 'ok' ? this.response.val.body?.buffer : undefined;
+      buf?.fail(new Error(trapOutcome.message));
+      this.fail(trapOutcome);
+    } else {
+      this.tryDeliver(true);
+      const buf = this.response?.tag === 'ok' ? this.response.val.body?.buffer : undefined;
+      if (buf && !buf.finished) buf.fail(new Error('the guest returned without finishing the response body'));
+      if (buf) this.stats.bytesOut = buf.total;
+    }
+    for (const s of ['stdout', 'stderr'] as const) {
+      if (this.partial[s]) this.logs.push({ stream: s, line: this.partial[s] });
+      this.partial[s] = '';
+    }
+    const mem = this.live?.memory;
+    if (mem) this.stats.memoryPages = mem.buffer.byteLength / 65536;
+    this.abort.abort();
+    this.live = undefined;
+  }
+}
+
+class DeadlineError extends Error {}
+
+function withDeadline(p: Promise<unknown>, ms: number, signal: AbortSignal): Promise<unknown> {
+  if (ms <= 0) return Promise.reject(new DeadlineError('the function exceeded its deadline while waiting'));
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new DeadlineError('the function exceeded its deadline while waiting')), ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new DeadlineError('the invocation was aborted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+function nullBodyStatus(status: number): boolean {
+  return status === 101 || status === 204 || status === 205 || status === 304;
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof Error) return `${e.name === 'RuntimeError' ? 'wasm trap: ' : ''}${e.message}`;
+  return String(e);
+}
+
+function bigintJson(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}

@@ -1,0 +1,162 @@
+/**
+ * A prepared component: compiled core modules, host functions lowered once,
+ * stateless shim instances created once, and import objects built once. A
+ * request only runs the dynamic instantiation steps (usually a single
+ * `new WebAssembly.Instance`) and resolves the canonical-option slots.
+ */
+import { MemSlot, lowerImport, lowerResourceDrop, type CoreFn, type Realloc } from '../abi/canon.js';
+import type { LinkPlan, CoreRef, InstanceStep } from '../compile/link-plan.js';
+
+type Exports = Record<string, unknown>;
+
+/** What one fresh instantiation yields. */
+export interface LiveInstance {
+  /** The lifted entry (`handle(request, response-out)`). */
+  entry: (request: number, responseOut: number) => void;
+  /** Asyncify controls of the entry's instance, when it was instrumented. */
+  asyncify: AsyncifyControls | undefined;
+  /** Memory of the entry's instance, for metrics (pages at the end). */
+  memory: WebAssembly.Memory | undefined;
+  /** Realloc of the entry's instance, for allocating the suspension buffer. */
+  realloc: Realloc | undefined;
+}
+
+/** Asyncify's exported controls. */
+export interface AsyncifyControls {
+  startUnwind(ptr: number): void;
+  stopUnwind(): void;
+  startRewind(ptr: number): void;
+  stopRewind(): void;
+}
+
+/** The per-request recipe for one dynamic step. */
+type DynamicStep =
+  | { kind: 'instantiate'; index: number; module: WebAssembly.Module; imports: Record<string, Exports> | undefined; args: { name: string; instance: number }[] }
+  | { kind: 'exports'; index: number; exports: { name: string; ref: CoreRef }[] };
+
+/**
+ * The `InstancePre` of Micron. Build with {@link PreparedComponent.create};
+ * call {@link instantiate} per request.
+ */
+export class PreparedComponent {
+  private readonly hostFns: CoreFn[];
+  private readonly instances: (Exports | undefined)[];
+  private readonly dynamicSteps: DynamicStep[];
+  /** True when the entry module was instrumented for suspension. */
+  readonly suspendable: boolean;
+
+  private constructor(
+    readonly plan: LinkPlan,
+    modules: (WebAssembly.Module | undefined)[],
+  ) {
+    this.hostFns = plan.hostFuncs.map((h) => (h.kind === 'lower' ? lowerImport(h.type, h.impl, h.slot) : lowerResourceDrop(h.resource)));
+    this.instances = new Array(plan.steps.length).fill(undefined);
+    this.dynamicSteps = [];
+    // Static steps run now, in order; dynamic ones are recorded with whatever can be resolved ahead.
+    for (const step of plan.steps) {
+      if (!step.dynamic) {
+        this.instances[step.index] = this.runStep(step, modules, this.instances);
+        continue;
+      }
+      if (step.kind === 'instantiate') {
+        const allStatic = step.args.every((a) => !plan.steps[a.instance]!.dynamic);
+        const module = modules[step.module];
+        if (!module) throw new Error(`module ${step.module} was not compiled`);
+        this.dynamicSteps.push({
+          kind: 'instantiate',
+          index: step.index,
+          module,
+          imports: allStatic ? this.importObject(step.args, this.instances) : undefined,
+          args: step.args,
+        });
+      } else {
+        this.dynamicSteps.push({ kind: 'exports', index: step.index, exports: step.exports });
+      }
+    }
+    const entryModule = plan.steps[plan.entry.instance];
+    this.suspendable =
+      entryModule?.kind === 'instantiate' &&
+      modules[entryModule.module] !== undefined &&
+      WebAssembly.Module.exports(modules[entryModule.module]!).some((e) => e.name === 'asyncify_start_unwind');
+  }
+
+  /** Prepares a planned component from its compiled modules (index = component module index). */
+  static create(plan: LinkPlan, modules: (WebAssembly.Module | undefined)[]): PreparedComponent {
+    return new PreparedComponent(plan, modules);
+  }
+
+  /** Number of core instances created per request. */
+  get instancesPerRequest(): number {
+    return this.dynamicSteps.filter((s) => s.kind === 'instantiate').length;
+  }
+
+  /**
+   * Creates a fresh instance. `slots` receives the resolved canonical-option
+   * slots (one MemSlot per plan slot) so lowered functions can reach memory.
+   */
+  instantiate(slots: MemSlot[]): LiveInstance {
+    const inst = this.instances.slice();
+    const plan = this.plan;
+    // Slots must exist before instantiation (a start function may call imports).
+    for (let i = 0; i < plan.slots.length; i++) slots[i] = new MemSlot(undefined, undefined, plan.slots[i]!.encoding);
+    for (const step of this.dynamicSteps) {
+      if (step.kind === 'instantiate') {
+        const imports = step.imports ?? this.importObject(step.args, inst);
+        inst[step.index] = (new WebAssembly.Instance(step.module, imports as WebAssembly.Imports).exports as Exports);
+      } else {
+        inst[step.index] = this.exportObject(step.exports, inst);
+      }
+    }
+    for (let i = 0; i < plan.slots.length; i++) {
+      const sp = plan.slots[i]!;
+      const s = slots[i]!;
+      if (sp.memory) s.memory = inst[sp.memory.instance]![sp.memory.name] as WebAssembly.Memory;
+      if (sp.realloc) s.realloc = inst[sp.realloc.instance]![sp.realloc.name] as Realloc;
+    }
+    const ex = inst[plan.entry.instance]!;
+    const asyncify = this.suspendable
+      ? {
+          startUnwind: ex.asyncify_start_unwind as (p: number) => void,
+          stopUnwind: ex.asyncify_stop_unwind as () => void,
+          startRewind: ex.asyncify_start_rewind as (p: number) => void,
+          stopRewind: ex.asyncify_stop_rewind as () => void,
+        }
+      : undefined;
+    return {
+      entry: ex[plan.entry.name] as (a: number, b: number) => void,
+      asyncify,
+      memory: ex.memory instanceof WebAssembly.Memory ? ex.memory : undefined,
+      realloc: typeof ex.cabi_realloc === 'function' ? (ex.cabi_realloc as Realloc) : undefined,
+    };
+  }
+
+  private resolve(ref: CoreRef, inst: (Exports | undefined)[]): unknown {
+    if (ref.kind === 'host') return this.hostFns[ref.index];
+    const src = inst[ref.instance];
+    if (!src) throw new Error(`core instance ${ref.instance} is used before it exists`);
+    return src[ref.name];
+  }
+
+  private exportObject(exports: { name: string; ref: CoreRef }[], inst: (Exports | undefined)[]): Exports {
+    const o: Exports = {};
+    for (const e of exports) o[e.name] = this.resolve(e.ref, inst);
+    return o;
+  }
+
+  private importObject(args: { name: string; instance: number }[], inst: (Exports | undefined)[]): Record<string, Exports> {
+    const o: Record<string, Exports> = {};
+    for (const a of args) {
+      const src = inst[a.instance];
+      if (!src) throw new Error(`core instance ${a.instance} is used before it exists`);
+      o[a.name] = src;
+    }
+    return o;
+  }
+
+  private runStep(step: InstanceStep, modules: (WebAssembly.Module | undefined)[], inst: (Exports | undefined)[]): Exports {
+    if (step.kind === 'exports') return this.exportObject(step.exports, inst);
+    const module = modules[step.module];
+    if (!module) throw new Error(`module ${step.module} was not compiled`);
+    return new WebAssembly.Instance(module, this.importObject(step.args, inst) as WebAssembly.Imports).exports as Exports;
+  }
+}

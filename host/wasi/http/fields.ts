@@ -1,0 +1,174 @@
+/**
+ * The `fields` resource of wasi:http/types (headers and trailers), with the
+ * validation rules a guest-built header set must pass: RFC 9110 token names,
+ * field values without CR, LF or NUL, no hop-by-hop or host-controlled
+ * headers, and the operator's count and size limits.
+ */
+
+/** Header names a guest may never set: hop-by-hop headers and ones the host controls. */
+export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'http2-settings',
+]);
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** True when `name` is a valid HTTP field name (an RFC 9110 token). */
+export function isValidFieldName(name: string): boolean {
+  return name.length > 0 && TOKEN.test(name);
+}
+
+/** True when `value` is a valid field value: no NUL, CR or LF, and no leading/trailing whitespace. */
+export function isValidFieldValue(value: Uint8Array): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === 0 || c === 0x0a || c === 0x0d || (c < 0x20 && c !== 0x09) || c === 0x7f) return false;
+  }
+  if (value.length > 0) {
+    const a = value[0]!;
+    const z = value[value.length - 1]!;
+    if (a === 0x20 || a === 0x09 || z === 0x20 || z === 0x09) return false;
+  }
+  return true;
+}
+
+/** `header-error` as the host represents it. */
+export type HeaderError = { tag: 'invalid-syntax' } | { tag: 'forbidden' } | { tag: 'immutable' };
+
+const INVALID: HeaderError = { tag: 'invalid-syntax' };
+const FORBIDDEN: HeaderError = { tag: 'forbidden' };
+const IMMUTABLE: HeaderError = { tag: 'immutable' };
+
+/** Limits on one header set. */
+export interface FieldLimits {
+  maxHeaders: number;
+  maxHeaderBytes: number;
+}
+
+/** Raised when a guest's header set grows past the operator's limits. */
+export class FieldLimitError extends Error {
+  override readonly name = 'FieldLimitError';
+}
+
+const latin1 = new TextDecoder('latin1');
+
+/**
+ * A header or trailer set. Names are stored lower-cased (HTTP field names are
+ * case-insensitive); values are bytes, as WIT's `field-value` is.
+ */
+export class Fields {
+  /** Parallel arrays keep iteration order and allow repeated names. */
+  readonly names: string[] = [];
+  readonly values: Uint8Array[] = [];
+  private bytes = 0;
+
+  constructor(
+    /** An immutable set rejects set/append/delete with `immutable`. */
+    public immutable: boolean,
+    private readonly limits: FieldLimits | undefined,
+  ) {}
+
+  /** Builds an immutable set from trusted host data (incoming headers). */
+  static fromHeaders(entries: Iterable<[string, string]>, skip?: ReadonlySet<string>): Fields {
+    const f = new Fields(true, undefined);
+    const enc = new TextEncoder();
+    for (const [n, v] of entries) {
+      const name = n.toLowerCase();
+      if (skip?.has(name)) continue;
+      f.names.push(name);
+      f.values.push(enc.encode(v));
+    }
+    return f;
+  }
+
+  /** Validates and adds an entry; used by append and from-list. */
+  add(name: string, value: Uint8Array): HeaderError | undefined {
+    if (this.immutable) return IMMUTABLE;
+    if (!isValidFieldName(name) || !isValidFieldValue(value)) return INVALID;
+    const lower = name.toLowerCase();
+    if (FORBIDDEN_HEADERS.has(lower)) return FORBIDDEN;
+    this.push(lower, value);
+    return undefined;
+  }
+
+  private push(lower: string, value: Uint8Array): void {
+    if (this.limits) {
+      if (this.names.length + 1 > this.limits.maxHeaders) {
+        throw new FieldLimitError(`more than ${this.limits.maxHeaders} header fields`);
+      }
+      const size = this.bytes + lower.length + value.length;
+      if (size > this.limits.maxHeaderBytes) {
+        throw new FieldLimitError(`header fields larger than ${this.limits.maxHeaderBytes} bytes`);
+      }
+      this.bytes = size;
+    }
+    this.names.push(lower);
+    this.values.push(value);
+  }
+
+  get(name: string): Uint8Array[] {
+    const lower = name.toLowerCase();
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < this.names.length; i++) if (this.names[i] === lower) out.push(this.values[i]!);
+    return out;
+  }
+
+  has(name: string): boolean {
+    return this.names.includes(name.toLowerCase());
+  }
+
+  set(name: string, values: Uint8Array[]): HeaderError | undefined {
+    if (this.immutable) return IMMUTABLE;
+    if (!isValidFieldName(name)) return INVALID;
+    for (const v of values) if (!isValidFieldValue(v)) return INVALID;
+    const lower = name.toLowerCase();
+    if (FORBIDDEN_HEADERS.has(lower)) return FORBIDDEN;
+    this.remove(lower);
+    for (const v of values) this.push(lower, v);
+    return undefined;
+  }
+
+  delete(name: string): HeaderError | undefined {
+    if (this.immutable) return IMMUTABLE;
+    if (!isValidFieldName(name)) return INVALID;
+    const lower = name.toLowerCase();
+    if (FORBIDDEN_HEADERS.has(lower)) return FORBIDDEN;
+    this.remove(lower);
+    return undefined;
+  }
+
+  private remove(lower: string): void {
+    for (let i = this.names.length - 1; i >= 0; i--) {
+      if (this.names[i] === lower) {
+        this.bytes -= lower.length + this.values[i]!.length;
+        this.names.splice(i, 1);
+        this.values.splice(i, 1);
+      }
+    }
+  }
+
+  entries(): [string, Uint8Array][] {
+    return this.names.map((n, i) => [n, this.values[i]!]);
+  }
+
+  /** A mutable copy (`clone` in WIT). */
+  clone(limits: FieldLimits | undefined): Fields {
+    const f = new Fields(false, limits);
+    for (let i = 0; i < this.names.length; i++) f.push(this.names[i]!, this.values[i]!);
+    return f;
+  }
+
+  /** As `[name, value]` string pairs for a web `Headers` or `Response`. */
+  toHeaderPairs(): [string, string][] {
+    return this.names.map((n, i) => [n, latin1.decode(this.values[i]!)]);
+  }
+}

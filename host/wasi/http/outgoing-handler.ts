@@ -1,0 +1,106 @@
+/**
+ * wasi:http/outgoing-handler. Outbound HTTP is denied unless the function's
+ * policy names the destination host. The check runs on the URL the host will
+ * actually connect to (scheme, host and port from the request's authority),
+ * never on a Host header, which guests cannot set anyway.
+ */
+import type { GuestContext } from '../context.js';
+import { InputStream } from '../io/streams.js';
+import { pumpInto } from './body.js';
+import { type ErrorCode, fromFetchError, requestDenied, requestUriInvalid } from './error-code.js';
+import { FORBIDDEN_HEADERS, Fields } from './fields.js';
+import {
+  FutureIncomingResponse,
+  IncomingBody,
+  IncomingResponse,
+  type OutgoingRequest,
+  type RequestOptions,
+  methodToString,
+} from './types.js';
+
+type Res<T, E> = { tag: 'ok'; val: T } | { tag: 'err'; val: E };
+
+/**
+ * True when `url` may be fetched under `allowed`: each entry is `host`,
+ * `host:port`, `*.domain` (any subdomain of domain) or `*` (anything).
+ * Without a port, an entry matches the scheme's default port only.
+ */
+export function isAllowed(url: URL, allowed: readonly string[]): boolean {
+  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  for (const raw of allowed) {
+    const entry = raw.toLowerCase();
+    if (entry === '*') return true;
+    const m = /^(\*\.)?(\[[^\]]+\]|[^:]+)(?::(\d+|\*))?$/.exec(entry);
+    if (!m) continue;
+    const [, wildcard, h, p] = m;
+    const entryHost = h!.replace(/^\[|\]$/g, '');
+    const defaultPort = url.protocol === 'https:' ? '443' : '80';
+    const portOk = p === '*' || (p ?? defaultPort) === port;
+    const hostOk = wildcard ? host.endsWith(`.${entryHost}`) : host === entryHost;
+    if (hostOk && portOk) return true;
+  }
+  return false;
+}
+
+function buildUrl(req: OutgoingRequest): URL | undefined {
+  if (!req.authority) return undefined;
+  const scheme = req.scheme === undefined ? 'https' : req.scheme.tag === 'other' ? req.scheme.val : req.scheme.tag.toLowerCase();
+  if (scheme !== 'http' && scheme !== 'https') return undefined;
+  try {
+    const url = new URL(`${scheme}://${req.authority}${req.pathWithQuery ?? '/'}`);
+    return url.host ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function nsToMs(ns: bigint | undefined): number | undefined {
+  return ns === undefined ? undefined : Math.max(1, Number(ns / 1_000_000n));
+}
+
+async function send(cx: GuestContext, req: OutgoingRequest, url: URL, options: RequestOptions | undefined): Promise<Res<IncomingResponse, ErrorCode>> {
+  const headers = new Headers(req.headers.toHeaderPairs());
+  const method = methodToString(req.method);
+  let body: BodyInit | undefined;
+  const buf = req.body?.buffer;
+  if (buf) {
+    if (!buf.finished && !buf.failure) {
+      // Body still being written: wait until the guest finishes it (the guest may write after `handle`).
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (buf.finished || buf.failure || cx.signal.aborted) resolve();
+          else void buf.whenWritable().then(() => setTimeout(check, 1));
+        };
+        check();
+      });
+    }
+    if (buf.failure) return { tag: 'err', val: { tag: 'HTTP-request-error' } };
+    const bytes = buf.takeBuffered();
+    if (bytes.length > 0 || (method !== 'GET' && method !== 'HEAD')) body = bytes as Uint8Array<ArrayBuffer>;
+  }
+  const timeoutMs = nsToMs(options?.firstByteTimeout) ?? nsToMs(options?.connectTimeout);
+  const signal = timeoutMs ? AbortSignal.any([cx.signal, AbortSignal.timeout(timeoutMs)]) : cx.signal;
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), redirect: 'manual', signal });
+  } catch (e) {
+    return { tag: 'err', val: fromFetchError(e) };
+  }
+  const stream = new InputStream();
+  const limit = cx.policy.maxOutboundResponseBytes;
+  if (res.body) pumpInto(res.body, stream, limit);
+  else stream.end();
+  const fields = Fields.fromHeaders(res.headers as unknown as Iterable<[string, string]>, FORBIDDEN_HEADERS);
+  return { tag: 'ok', val: new IncomingResponse(res.status, fields, new IncomingBody(stream)) };
+}
+
+/** Implementations of wasi:http/outgoing-handler keyed by WIT function name. */
+export const outgoingHandler = {
+  handle: (cx: GuestContext, req: OutgoingRequest, options: RequestOptions | undefined): Res<FutureIncomingResponse, ErrorCode> => {
+    const url = buildUrl(req);
+    if (!url) return { tag: 'err', val: requestUriInvalid() };
+    if (!isAllowed(url, cx.policy.allowedHosts)) return { tag: 'err', val: requestDenied() };
+    return { tag: 'ok', val: new FutureIncomingResponse(send(cx, req, url, options)) };
+  },
+};

@@ -1,0 +1,34 @@
+// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
+/**
+ * @internal The glue between the component's export and the author's
+ * handler. The transform (`transform/wit-exports.mjs`) adds an entry file
+ * that exports `wasi:http/incoming-handler@0.2.12#handle` and `cabi_realloc`
+ * and calls these around a direct call of the author's `handle` or
+ * `handleStream` (direct, so no function table is needed).
+ */
+import { Request } from "./request";
+import { Response } from "./response";
+import { ResponseWriter } from "./response-writer";
+export { cabiRealloc } from "./abi";
+
+/** Wraps the `incoming-request` handle the host passed in. */
+export function __micronRequest(request: i32): Request {
+  return Request.incoming(request);
+}
+
+/** Sends what `handle(req)` returned, then releases the request. */
+export function __micronRespond(req: Request, res: Response, outparam: i32): void {
+  res.send(outparam);
+  req.release();
+}
+
+/** The writer `handleStream(req, res)` answers through. */
+export function __micronWriter(outparam: i32): ResponseWriter {
+  return new ResponseWriter(outparam);
+}
+
+/** Ends what `handleStream` wrote, then releases the request. */
+export function __micronEnd(req: Request, res: ResponseWriter): void {
+  res.end();
+  req.release();
+}

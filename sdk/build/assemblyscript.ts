@@ -1,0 +1,249 @@
+/**
+ * Builds an AssemblyScript handler into a `wasi:http@0.2.12` component:
+ * asc (with the SDK's transform) → core module → `componentEmbed` against
+ * `wit/` world `handler` → `componentNew` (no preview1 adapter: the SDK
+ * imports WASI 0.2 directly).
+ *
+ * The SDK is importable as `micron/sdk/assemblyscript` from any project this
+ * builds, whether or not `micron` is installed in its node_modules: asc's file
+ * reads for that package are answered from this checkout's `sdk/assemblyscript`,
+ * so the SDK, the transform and this builder always match.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MicronError } from '../../host/errors.ts';
+
+/** Options for {@link buildAssemblyScript}. */
+export interface AssemblyScriptBuildOptions {
+  /** Where to write the component; default `<dir>/<basename of dir>.wasm`. */
+  out?: string;
+  /** Called with a one-line description of each step. */
+  onProgress?: (msg: string) => void;
+}
+
+/** What {@link buildAssemblyScript} wrote. */
+export interface AssemblyScriptBuildResult {
+  /** Absolute path of the component. */
+  output: string;
+  /** Its size in bytes. */
+  bytes: number;
+}
+
+const SDK_DIR = fileURLToPath(new URL('../assemblyscript/', import.meta.url));
+const TRANSFORM = path.join(SDK_DIR, 'transform', 'wit-exports.mjs');
+/** The micron package root: `micron/<rest>` imports resolve against it. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WIT_DIR = path.join(PACKAGE_ROOT, 'wit');
+const WORLD = 'handler';
+/** Entry files tried, in order, when asconfig.json names none. */
+const ENTRY_CANDIDATES = ['index.ts', 'assembly/index.ts', 'src/index.ts'];
+/** The part of a path under which asc looks for the SDK package. */
+const PACKAGE_DIR = '/node_modules/micron/';
+
+/**
+ * The asc flags every build uses.
+ * - `--runtime stub`: a bump allocator and no garbage collector. Micron runs
+ *   each request in a fresh instance, so collecting would only cost time and
+ *   code; stub is the smallest runtime (the hello component is about 10 KB,
+ *   about 1.5 KB more with `minimal`). A project can still choose another with
+ *   `"runtime"` in asconfig.json's options.
+ * - `-Oz --converge`: smallest code, optimizing until it stops shrinking.
+ * - `--noAssert`: assertions become no-ops (smaller, and an assertion could
+ *   only trap anyway).
+ * - `--use abort=`: without it the module imports `env.abort`, which a
+ *   component cannot satisfy; an abort now traps (`unreachable`).
+ */
+const BASE_FLAGS = ['-Oz', '--noAssert', '--converge', '--use', 'abort=', '--noColors'];
+
+/**
+ * Builds the AssemblyScript project in `dir` into a component.
+ *
+ * The entry is asconfig.json's `entries`, else the first of `index.ts`,
+ * `assembly/index.ts`, `src/index.ts`. It must export
+ * `handle(req: Request): Response` or `handleStream(req: Request, res: ResponseWriter): void`.
+ *
+ * @throws MicronError `toolchain_missing` when the AssemblyScript compiler
+ *   cannot be loaded, `build_failed` (with the compiler's output) otherwise.
+ *
+ * @example
+ * ```ts
+ * const { output, bytes } = await buildAssemblyScript('components/as-hello');
+ * ```
+ */
+export async function buildAssemblyScript(
+  dir: string,
+  opts: AssemblyScriptBuildOptions = {},
+): Promise<AssemblyScriptBuildResult> {
+  const progress = opts.onProgress ?? (() => {});
+  const root = path.resolve(dir);
+  const output = path.resolve(opts.out ?? path.join(root, `${path.basename(root)}.wasm`));
+
+  const config = await readAsconfig(root);
+  const args: string[] = [];
+  if (!config.hasEntries) args.push(findEntry(root));
+  args.push('--baseDir', root, '--outFile', 'core.wasm', '--transform', TRANSFORM, ...BASE_FLAGS);
+  if (!config.runtime) args.push('--runtime', 'stub');
+
+  const asc = await loadAsc(root);
+  progress(`asc ${args.join(' ')}`);
+  const core = await compile(asc, args, root);
+
+  progress(`embedding WIT world ${WORLD} (string encoding utf8)`);
+  const { componentEmbed, componentNew } = await import('@bytecodealliance/jco');
+  let component: Uint8Array;
+  try {
+    const embedded = await withPreopen(WIT_DIR, () =>
+      componentEmbed({ binary: core, witPath: WIT_DIR, world: WORLD, stringEncoding: 'utf8' }),
+    );
+    progress('creating component (no adapter)');
+    component = await componentNew(embedded, []);
+  } catch (err) {
+    throw new MicronError('build_failed', `${root}: creating the component failed: ${explain(err)}`, {
+      cause: err,
+    });
+  }
+
+  await mkdir(path.dirname(output), { recursive: true });
+  await writeFile(output, component);
+  progress(`wrote ${output} (${component.byteLength} bytes)`);
+  return { output, bytes: component.byteLength };
+}
+
+/** The parts of asconfig.json that change the command line. */
+async function readAsconfig(root: string): Promise<{ hasEntries: boolean; runtime: boolean }> {
+  const file = path.join(root, 'asconfig.json');
+  if (!existsSync(file)) return { hasEntries: false, runtime: false };
+  let json: { entries?: unknown; options?: { runtime?: unknown } };
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new MicronError('build_failed', `${file}: not valid JSON: ${explain(err)}`, { cause: err });
+  }
+  return {
+    hasEntries: Array.isArray(json.entries) && json.entries.length > 0,
+    runtime: typeof json.options?.runtime === 'string',
+  };
+}
+
+function findEntry(root: string): string {
+  const entry = ENTRY_CANDIDATES.find((candidate) => existsSync(path.join(root, candidate)));
+  if (!entry) {
+    throw new MicronError(
+      'build_failed',
+      `${root}: no entry file (looked for asconfig.json "entries", ${ENTRY_CANDIDATES.join(', ')})`,
+    );
+  }
+  return entry;
+}
+
+type Asc = typeof import('assemblyscript/asc');
+
+/**
+ * Loads the compiler: micron's own devDependency if present, else the
+ * project's `node_modules/assemblyscript` (nearest first).
+ */
+async function loadAsc(root: string): Promise<Asc> {
+  try {
+    return (await import('assemblyscript/asc')) as Asc;
+  } catch {
+    for (let d = root; ; d = path.dirname(d)) {
+      const file = path.join(d, 'node_modules', 'assemblyscript', 'dist', 'asc.js');
+      if (existsSync(file)) return (await import(pathToFileURL(file).href)) as Asc;
+      if (path.dirname(d) === d) break;
+    }
+  }
+  throw new MicronError(
+    'toolchain_missing',
+    'the AssemblyScript compiler is not installed: run `npm install --save-dev assemblyscript`',
+  );
+}
+
+/** Runs asc in memory and returns the core module, or throws with its output. */
+async function compile(asc: Asc, args: string[], root: string): Promise<Uint8Array> {
+  const stdout = asc.createMemoryStream();
+  const stderr = asc.createMemoryStream();
+  let core: Uint8Array | undefined;
+  const result = await asc.main(args, {
+    stdout,
+    stderr,
+    readFile: (name, baseDir) => readSource(path.resolve(baseDir, name)),
+    writeFile: (name, contents) => {
+      if (name === 'core.wasm' && typeof contents !== 'string') core = contents;
+    },
+  });
+  if (result.error || !core) {
+    const log = stderr.toString().trim();
+    const reason = result.error?.message ?? 'no output';
+    throw new MicronError('build_failed', `${root}: asc failed: ${reason}${log ? `\n${log}` : ''}`, {
+      cause: result.error ?? undefined,
+    });
+  }
+  return core;
+}
+
+/**
+ * Reads a file for asc; `…/node_modules/micron/sdk/assemblyscript/…` is
+ * served from this checkout's SDK (and nothing else of the package is).
+ */
+async function readSource(file: string): Promise<string | null> {
+  const normalized = file.split(path.sep).join('/');
+  const at = normalized.lastIndexOf(PACKAGE_DIR);
+  if (at >= 0) {
+    const rest = normalized.slice(at + PACKAGE_DIR.length);
+    if (rest.startsWith('sdk/assemblyscript')) file = path.join(PACKAGE_ROOT, rest);
+  }
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The Node flavour of preview2-shim's filesystem. TypeScript resolves the
+ * package's `types` condition, which describes the browser build; at run
+ * time Node loads the build that maps host paths.
+ */
+interface NodeShimFilesystem {
+  _addPreopen(virtualPath: string, hostPath: string): void;
+  preopens: { getDirectories(): unknown[] };
+}
+
+let preopenQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `run` with `dir` preopened in preview2-shim (jco's bundled wasm-tools
+ * reads the WIT through it, and the shim has no default preopens), then
+ * removes exactly that preopen. Serialized, since the table is global. This
+ * is for build tools only: a host process must never preopen the filesystem.
+ */
+async function withPreopen<T>(dir: string, run: () => Promise<T>): Promise<T> {
+  const fs = (await import('@bytecodealliance/preview2-shim/filesystem')) as unknown as NodeShimFilesystem;
+  const next = preopenQueue.then(async () => {
+    fs._addPreopen(dir, dir);
+    const table = fs.preopens.getDirectories();
+    const added = table[table.length - 1];
+    try {
+      return await run();
+    } finally {
+      const index = table.indexOf(added);
+      if (index >= 0) table.splice(index, 1);
+    }
+  });
+  preopenQueue = next.catch(() => undefined);
+  return next;
+}
+
+/** An error's message, with a hint for the usual cause of a rejected module. */
+function explain(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/module "env"|env\.|"env"/.test(message)) {
+    return (
+      `${message}\n(hint: the module imports from "env": avoid Date.now(), Math.random(), console.*, ` +
+      'and trace(); use the SDK\'s now(), randomU64() and log() instead)'
+    );
+  }
+  return message;
+}

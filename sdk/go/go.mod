@@ -1,0 +1,3 @@
+module micron.dev/sdk/go
+
+go 1.21

@@ -1,0 +1,29 @@
+//go:build wasip1 && micron_snapshot && go1.22
+
+#include "textflag.h"
+
+// func pause()
+// Sets PAUSE and unwinds: wasm_pc_f_loop stops and _start returns to the
+// host. The return address stays at -8(SP), so calling wasm_pc_f_loop again
+// resumes right after the call to pause.
+TEXT ·pause(SB), NOSPLIT, $0-0
+	I32Const $1
+	Set PAUSE
+	RETUNWIND
+
+// func globalRand() *[grInit + 1]byte
+TEXT ·globalRand(SB), NOSPLIT, $0-8
+	MOVD $runtime·globalRand(SB), R0
+	MOVD R0, ret+0(FP)
+	RET
+
+// func reseedRuntime()
+// globalRand.init = false; runtime.randinit() (reads random_get);
+// runtime.mrandinit(&runtime.m0) (wasm has a single M).
+TEXT ·reseedRuntime(SB), $8-0
+	MOVB $0, runtime·globalRand+344(SB)
+	CALL runtime·randinit(SB)
+	MOVD $runtime·m0(SB), R0
+	MOVD R0, 0(SP)
+	CALL runtime·mrandinit(SB)
+	RET
