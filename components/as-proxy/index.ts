@@ -1,9 +1,11 @@
 // @ts-nocheck: AssemblyScript (compiled by asc; the host's tsc skips it).
-import { Request, Response, fetch, jsonQuote } from "micron/sdk/assemblyscript";
+import { Request, Response, Headers, fetch, jsonQuote } from "micron/sdk/assemblyscript";
 
 /**
  * GET /?url=<absolute URL> → fetches it and relays the upstream status,
- * content-type and body (streamed). The host must allow the destination.
+ * content-type and body. The body streams through as it arrives. The host
+ * must allow the destination; a refused or failed fetch answers 502 with the
+ * wasi:http error-code.
  */
 export function handle(req: Request): Response {
   const url = req.queryParam("url");
@@ -15,9 +17,11 @@ export function handle(req: Request): Response {
   if (error != null) {
     return Response.json('{"error":' + jsonQuote(error) + "}", 502);
   }
-  const res = new Response(null, upstream.status);
+  // Relay only what describes the body; hop-by-hop headers stay behind.
+  const headers = new Headers();
   const type = upstream.headers.get("content-type");
-  if (type != null) res.setHeader("content-type", type);
-  res.setHeader("x-proxied-from", url);
-  return res.setBody(upstream.bytes());
+  if (type != null) headers.set("content-type", type);
+  headers.set("x-proxied-from", url);
+  upstream.headers = headers;
+  return upstream;
 }

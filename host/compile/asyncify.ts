@@ -6,16 +6,7 @@
  * as suspension points, so code paths that never block keep their speed; a
  * guest that never waits pays one global check after each instrumented call.
  */
-import binaryen from 'binaryen';
-
-const FEATURES =
-  binaryen.Features.MutableGlobals |
-  binaryen.Features.BulkMemory |
-  binaryen.Features.SignExt |
-  binaryen.Features.NontrappingFPToInt |
-  binaryen.Features.Multivalue |
-  binaryen.Features.ReferenceTypes |
-  binaryen.Features.SIMD128;
+import { Worker } from 'node:worker_threads';
 
 /** Exports Asyncify adds; the runtime drives suspension through them. */
 export const ASYNCIFY_EXPORTS = [
@@ -26,23 +17,25 @@ export const ASYNCIFY_EXPORTS = [
   'asyncify_get_state',
 ] as const;
 
+const WORKER = new URL('./asyncify-worker.mjs', import.meta.url);
+
 /**
  * Instruments `module` so that calls to `imports` (as `module.field`) can
- * suspend. Returns the new module bytes.
+ * suspend. Returns the new module bytes. Runs in a worker thread.
  */
-export function asyncify(module: Uint8Array, imports: readonly string[]): Uint8Array {
-  const m = binaryen.readBinary(withoutNameSection(module));
-  try {
-    m.setFeatures(FEATURES);
-    binaryen.setPassArgument('asyncify-imports', imports.join(','));
-    binaryen.setOptimizeLevel(2);
-    binaryen.setShrinkLevel(1);
-    m.runPasses(['asyncify']);
-    return m.emitBinary();
-  } finally {
-    binaryen.clearPassArguments();
-    m.dispose();
-  }
+export function asyncify(module: Uint8Array, imports: readonly string[]): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: { module: withoutNameSection(module), imports: [...imports] } });
+    worker.once('message', (m: { ok: true; bytes: Uint8Array } | { ok: false; message: string }) => {
+      void worker.terminate();
+      if (m.ok) resolve(new Uint8Array(m.bytes));
+      else reject(new Error(`instrumenting the module failed: ${m.message}`));
+    });
+    worker.once('error', (e) => reject(new Error(`instrumenting the module failed: ${e.message}`)));
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`instrumenting the module failed (worker exit ${code})`));
+    });
+  });
 }
 
 /**

@@ -96,7 +96,11 @@ export class Compiler {
       const src = structure.modules[m];
       if (!blocking || !src || src.length > MAX_INSTRUMENT_BYTES) continue;
       if (m !== moduleOfEntry(plan)) continue;
-      files.set(`module-${m}.wasm`, asyncify(src, blocking));
+      try {
+        files.set(`module-${m}.wasm`, await asyncify(src, blocking));
+      } catch (e) {
+        throw new MicronError('invalid_component', `core module ${m} cannot be prepared for suspension: ${firstLine(e)}`);
+      }
       instrumented.push(m);
     }
     const instrumentMs = performance.now() - t1;

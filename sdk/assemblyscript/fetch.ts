@@ -42,10 +42,12 @@ function errorCodeName(at: usize): string {
 /**
  * Sends a request and waits for the response head; the body is then
  * streamed as it is read. `input` is a URL string (a GET) or a
- * {@link Request}. It never throws (AssemblyScript cannot catch): when the
- * request fails, or the host refuses it (for example a destination not on the
- * function's allow-list: `HTTP-request-denied`), the result has `status` 0
- * and `error` set to the `wasi:http` error-code name.
+ * {@link Request} (whose URL must be absolute). It never throws
+ * (AssemblyScript cannot catch): when the request fails, or the host refuses
+ * it (for example a destination not on the function's allow-list:
+ * `HTTP-request-denied`), the result has `status` 0 and `error` set to the
+ * `wasi:http` error-code name (`HTTP-request-URI-invalid` for a URL that is
+ * not absolute).
  */
 export function fetch<T>(input: T): Response {
   if (isString<T>()) return send(new Request("GET", changetype<string>(input)));
@@ -53,6 +55,7 @@ export function fetch<T>(input: T): Response {
 }
 
 function send(req: Request): Response {
+  if (req.authority.length == 0) return Response.failure("HTTP-request-URI-invalid");
   const out = outgoingRequestNew(req.headers.toFields());
 
   const method = req.method;

@@ -16,9 +16,7 @@ export class JsonValue {
   kind: JsonKind = JsonKind.Null;
   /** For `Bool`. */
   bool: bool = false;
-  /** For `Number`. */
-  num: f64 = 0;
-  /** For `String`. */
+  /** For `String`: the value; for `Number`: its JSON text (kept verbatim from the input). */
   str: string = "";
   /** Array items, or object values. */
   items: JsonValue[] = [];
@@ -29,8 +27,12 @@ export class JsonValue {
   static ofNull(): JsonValue { return new JsonValue(); }
   /** A boolean. */
   static ofBool(b: bool): JsonValue { const v = new JsonValue(); v.kind = JsonKind.Bool; v.bool = b; return v; }
-  /** A number. */
-  static ofNumber(n: f64): JsonValue { const v = new JsonValue(); v.kind = JsonKind.Number; v.num = n; return v; }
+  /** A number (NaN and infinities become `null` when serialized). */
+  static ofNumber(n: f64): JsonValue { return JsonValue.numberText(numberText(n)); }
+  /** An integer (cheaper than `ofNumber`: no floating-point formatting is linked). */
+  static ofInteger(n: i64): JsonValue { return JsonValue.numberText(n.toString()); }
+  /** @internal A number from valid JSON number text. */
+  static numberText(text: string): JsonValue { const v = new JsonValue(); v.kind = JsonKind.Number; v.str = text; return v; }
   /** A string. */
   static ofString(s: string): JsonValue { const v = new JsonValue(); v.kind = JsonKind.String; v.str = s; return v; }
   /** An empty array. */
@@ -50,6 +52,12 @@ export class JsonValue {
   get isNumber(): bool { return this.kind == JsonKind.Number; }
   /** True for a boolean. */
   get isBool(): bool { return this.kind == JsonKind.Bool; }
+
+  /**
+   * The value of a number (NaN for other kinds). Numbers are kept as their
+   * JSON text, so echoing parsed JSON links no float parsing or formatting.
+   */
+  get num(): f64 { return this.kind == JsonKind.Number ? parseFloat(this.str) : NaN; }
 
   /** Items of an array or members of an object. */
   get length(): i32 { return this.items.length; }
@@ -89,7 +97,7 @@ export class JsonValue {
   toString(): string {
     switch (this.kind) {
       case JsonKind.Bool: return this.bool ? "true" : "false";
-      case JsonKind.Number: return numberText(this.num);
+      case JsonKind.Number: return this.str;
       case JsonKind.String: return jsonQuote(this.str);
       case JsonKind.Array: {
         let s = "[";
@@ -116,6 +124,10 @@ function numberText(n: f64): string {
 
 // @ts-ignore: decorator
 @lazy const HEX = "0123456789abcdef";
+
+function isDigit(c: i32): bool {
+  return <u32>(c - 48) < 10;
+}
 
 function hexDigit(c: i32): i32 {
   if (c >= 48 && c <= 57) return c - 48;
@@ -168,7 +180,7 @@ class Parser {
   }
 
   private peek(): i32 {
-    return this.pos < this.text.length ? this.text.charCodeAt(this.pos) : -1;
+    return this.charAt(this.pos);
   }
 
   private literal(word: string): bool {
@@ -275,21 +287,30 @@ class Parser {
     return null;
   }
 
+  /** `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, kept as text. */
   private number(): JsonValue | null {
     const t = this.text;
     const start = this.pos;
     let i = start;
-    if (i < t.length && t.charCodeAt(i) == 45) i++; // -
-    const digits = i;
-    while (i < t.length) {
-      const c = t.charCodeAt(i);
-      if ((c >= 48 && c <= 57) || c == 46 || c == 101 || c == 69 || c == 43 || c == 45) i++;
-      else break;
+    if (this.charAt(i) == 45) i++; // -
+    if (this.charAt(i) == 48) i++; // a lone 0
+    else if (!isDigit(this.charAt(i))) return null;
+    else while (isDigit(this.charAt(i))) i++;
+    if (this.charAt(i) == 46) { // .
+      if (!isDigit(this.charAt(++i))) return null;
+      while (isDigit(this.charAt(i))) i++;
     }
-    if (i == digits) return null;
-    const n = parseFloat(t.substring(start, i));
-    if (isNaN(n)) return null;
+    if ((this.charAt(i) | 32) == 101) { // e E
+      i++;
+      if (this.charAt(i) == 43 || this.charAt(i) == 45) i++;
+      if (!isDigit(this.charAt(i))) return null;
+      while (isDigit(this.charAt(i))) i++;
+    }
     this.pos = i;
-    return JsonValue.ofNumber(n);
+    return JsonValue.numberText(t.substring(start, i));
+  }
+
+  private charAt(i: i32): i32 {
+    return i < this.text.length ? this.text.charCodeAt(i) : -1;
   }
 }

@@ -204,7 +204,7 @@ export class Request {
       r = new BodyReader(body);
       this._reader = r;
     }
-    return r!;
+    return r;
   }
 
   /** The whole body (read once, then kept). */

@@ -12,7 +12,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { MicronError } from '../../host/errors.ts';
 
 /** Options for {@link buildAssemblyScript}. */
@@ -39,15 +41,13 @@ const WIT_DIR = path.join(PACKAGE_ROOT, 'wit');
 const WORLD = 'handler';
 /** Entry files tried, in order, when asconfig.json names none. */
 const ENTRY_CANDIDATES = ['index.ts', 'assembly/index.ts', 'src/index.ts'];
-/** The part of a path under which asc looks for the SDK package. */
-const PACKAGE_DIR = '/node_modules/micron/';
 
 /**
  * The asc flags every build uses.
  * - `--runtime stub`: a bump allocator and no garbage collector. Micron runs
  *   each request in a fresh instance, so collecting would only cost time and
  *   code; stub is the smallest runtime (the hello component is about 10 KB,
- *   about 1.5 KB more with `minimal`). A project can still choose another with
+ *   about 1.5 KB more with `minimal`). A project can choose `minimal` with
  *   `"runtime"` in asconfig.json's options.
  * - `-Oz --converge`: smallest code, optimizing until it stops shrinking.
  * - `--noAssert`: assertions become no-ops (smaller, and an assertion could
@@ -86,9 +86,9 @@ export async function buildAssemblyScript(
   args.push('--baseDir', root, '--outFile', 'core.wasm', '--transform', TRANSFORM, ...BASE_FLAGS);
   if (!config.runtime) args.push('--runtime', 'stub');
 
-  const asc = await loadAsc(root);
+  const ascFile = findAsc(root);
   progress(`asc ${args.join(' ')}`);
-  const core = await compile(asc, args, root);
+  const core = await compile(ascFile, args, root);
 
   progress(`embedding WIT world ${WORLD} (string encoding utf8)`);
   const { componentEmbed, componentNew } = await import('@bytecodealliance/jco');
@@ -111,6 +111,13 @@ export async function buildAssemblyScript(
   return { output, bytes: component.byteLength };
 }
 
+/**
+ * Runtimes a project may choose in asconfig.json. Not `incremental`: its
+ * collector runs during allocations and could free a buffer the host just
+ * handed over through `cabi_realloc`, which nothing references yet.
+ */
+const RUNTIMES = ['stub', 'minimal'];
+
 /** The parts of asconfig.json that change the command line. */
 async function readAsconfig(root: string): Promise<{ hasEntries: boolean; runtime: boolean }> {
   const file = path.join(root, 'asconfig.json');
@@ -121,10 +128,14 @@ async function readAsconfig(root: string): Promise<{ hasEntries: boolean; runtim
   } catch (err) {
     throw new MicronError('build_failed', `${file}: not valid JSON: ${explain(err)}`, { cause: err });
   }
-  return {
-    hasEntries: Array.isArray(json.entries) && json.entries.length > 0,
-    runtime: typeof json.options?.runtime === 'string',
-  };
+  const runtime = json.options?.runtime;
+  if (runtime !== undefined && !RUNTIMES.includes(String(runtime))) {
+    throw new MicronError(
+      'build_failed',
+      `${file}: runtime ${JSON.stringify(runtime)} is not supported (use ${RUNTIMES.join(' or ')})`,
+    );
+  }
+  return { hasEntries: Array.isArray(json.entries) && json.entries.length > 0, runtime: runtime !== undefined };
 }
 
 function findEntry(root: string): string {
@@ -138,19 +149,18 @@ function findEntry(root: string): string {
   return entry;
 }
 
-type Asc = typeof import('assemblyscript/asc');
-
 /**
- * Loads the compiler: micron's own devDependency if present, else the
+ * Finds the compiler: micron's own devDependency if present, else the
  * project's `node_modules/assemblyscript` (nearest first).
  */
-async function loadAsc(root: string): Promise<Asc> {
+function findAsc(root: string): string {
   try {
-    return (await import('assemblyscript/asc')) as Asc;
+    const pkg = createRequire(import.meta.url).resolve('assemblyscript/package.json');
+    return path.join(path.dirname(pkg), 'dist', 'asc.js');
   } catch {
     for (let d = root; ; d = path.dirname(d)) {
       const file = path.join(d, 'node_modules', 'assemblyscript', 'dist', 'asc.js');
-      if (existsSync(file)) return (await import(pathToFileURL(file).href)) as Asc;
+      if (existsSync(file)) return file;
       if (path.dirname(d) === d) break;
     }
   }
@@ -160,45 +170,62 @@ async function loadAsc(root: string): Promise<Asc> {
   );
 }
 
-/** Runs asc in memory and returns the core module, or throws with its output. */
-async function compile(asc: Asc, args: string[], root: string): Promise<Uint8Array> {
-  const stdout = asc.createMemoryStream();
-  const stderr = asc.createMemoryStream();
-  let core: Uint8Array | undefined;
-  const result = await asc.main(args, {
-    stdout,
-    stderr,
-    readFile: (name, baseDir) => readSource(path.resolve(baseDir, name)),
-    writeFile: (name, contents) => {
-      if (name === 'core.wasm' && typeof contents !== 'string') core = contents;
-    },
-  });
-  if (result.error || !core) {
-    const log = stderr.toString().trim();
-    const reason = result.error?.message ?? 'no output';
-    throw new MicronError('build_failed', `${root}: asc failed: ${reason}${log ? `\n${log}` : ''}`, {
-      cause: result.error ?? undefined,
-    });
-  }
-  return core;
-}
-
 /**
- * Reads a file for asc; `…/node_modules/micron/sdk/assemblyscript/…` is
- * served from this checkout's SDK (and nothing else of the package is).
+ * Runs asc in a worker thread and returns the core module. A worker without
+ * the parent's `execArgv`: under a TypeScript loader (tsx) importing asc
+ * (a 3 MB bundle plus binaryen) takes seconds instead of half a second.
+ *
+ * The worker reads files for asc; `…/node_modules/micron/sdk/assemblyscript/…`
+ * is served from this checkout's SDK (and nothing else of the package is).
  */
-async function readSource(file: string): Promise<string | null> {
+const COMPILE_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { readFile } = require('node:fs/promises');
+const path = require('node:path');
+const { ascUrl, args, packageRoot } = workerData;
+const PACKAGE_DIR = '/node_modules/micron/';
+async function readSource(name, baseDir) {
+  let file = path.resolve(baseDir, name);
   const normalized = file.split(path.sep).join('/');
   const at = normalized.lastIndexOf(PACKAGE_DIR);
   if (at >= 0) {
     const rest = normalized.slice(at + PACKAGE_DIR.length);
-    if (rest.startsWith('sdk/assemblyscript')) file = path.join(PACKAGE_ROOT, rest);
+    if (rest.startsWith('sdk/assemblyscript')) file = path.join(packageRoot, rest);
   }
-  try {
-    return await readFile(file, 'utf8');
-  } catch {
-    return null;
+  try { return await readFile(file, 'utf8'); } catch { return null; }
+}
+(async () => {
+  const asc = await import(ascUrl);
+  const stdout = asc.createMemoryStream();
+  const stderr = asc.createMemoryStream();
+  let core = null;
+  const result = await asc.main(args, {
+    stdout, stderr, readFile: readSource,
+    writeFile: (name, contents) => { if (name === 'core.wasm' && typeof contents !== 'string') core = contents; },
+  });
+  parentPort.postMessage({ error: result.error ? result.error.message : null, log: stderr.toString(), core });
+})().catch((e) => parentPort.postMessage({ error: String((e && e.stack) || e), log: '', core: null }));
+`;
+
+interface CompileReply {
+  error: string | null;
+  log: string;
+  core: Uint8Array | null;
+}
+
+async function compile(ascFile: string, args: string[], root: string): Promise<Uint8Array> {
+  const workerData = { ascUrl: pathToFileURL(ascFile).href, args, packageRoot: PACKAGE_ROOT };
+  const worker = new Worker(COMPILE_WORKER, { eval: true, execArgv: [], workerData });
+  const reply = await new Promise<CompileReply>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the compiler worker exited with code ${code}`)));
+  }).finally(() => void worker.terminate());
+  if (reply.error || !reply.core) {
+    const log = reply.log.trim();
+    throw new MicronError('build_failed', `${root}: asc failed: ${reply.error ?? 'no output'}${log ? `\n${log}` : ''}`);
   }
+  return reply.core;
 }
 
 /**
@@ -246,4 +273,13 @@ function explain(err: unknown): string {
     );
   }
   return message;
+}
+
+// `node --import tsx sdk/build/assemblyscript.ts <dir>...` rebuilds projects
+// (the examples in components/as-*) until `micron build` covers them.
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  for (const dir of process.argv.slice(2)) {
+    const { output, bytes } = await buildAssemblyScript(dir, { onProgress: (msg) => console.error(`  ${msg}`) });
+    console.log(`${path.relative(process.cwd(), output)}: ${bytes} bytes`);
+  }
 }

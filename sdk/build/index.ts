@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MicronError } from '../../host/errors.ts';
 import { buildAssemblyScript } from './assemblyscript.ts';
+import { buildRust } from './rust.ts';
 
 /** A guest language `micron build` knows. */
 export type Language = 'assemblyscript' | 'rust' | 'go';
@@ -32,6 +33,7 @@ export type Builder = (dir: string, opts: BuildOptions) => Promise<BuildResult>;
 
 const BUILDERS: Partial<Record<Language, Builder>> = {
   assemblyscript: buildAssemblyScript,
+  rust: buildRust,
 };
 
 /**

@@ -5,7 +5,7 @@
 use std::io;
 
 use micron::clock::Instant;
-use micron::{Request, Response};
+use micron::{ErrorKind, Request, Response};
 
 fn proxy(req: Request) -> Response {
     let url = match req.query_param("url") {
@@ -16,7 +16,11 @@ fn proxy(req: Request) -> Response {
     let upstream = match micron::fetch(&url) {
         Ok(upstream) => upstream,
         Err(e) if e.http_error_code() == Some("HTTP-request-denied") => {
-            return Response::text("the host does not allow requests to this URL\n").with_status(403)
+            return Response::text("the host does not allow requests to this URL\n")
+                .with_status(403)
+        }
+        Err(e) if e.kind() == ErrorKind::InvalidUrl => {
+            return Response::text(format!("{}\n", e)).with_status(400)
         }
         Err(e) => {
             micron::elog!("fetch {} failed: {}", url, e);

@@ -6,6 +6,7 @@
  */
 import { Errno } from './errno.ts';
 import type { GuestMemory } from './guest-memory.ts';
+import type { Preview1State } from './state.ts';
 
 /** A list of strings encoded the way preview1 hands them to the guest. */
 export interface EncodedStrings {
@@ -40,8 +41,9 @@ export function encodeStrings(strings: readonly string[]): EncodedStrings {
   return { count: parts.length, block, offsets };
 }
 
-function sizesGet(memory: GuestMemory, strings: EncodedStrings) {
+function sizesGet(memory: GuestMemory, pick: () => EncodedStrings) {
   return (countPtr: number, sizePtr: number): number => {
+    const strings = pick();
     const view = memory.view;
     view.setUint32(countPtr, strings.count, true);
     view.setUint32(sizePtr, strings.block.length, true);
@@ -49,8 +51,9 @@ function sizesGet(memory: GuestMemory, strings: EncodedStrings) {
   };
 }
 
-function get(memory: GuestMemory, strings: EncodedStrings) {
+function get(memory: GuestMemory, pick: () => EncodedStrings) {
   return (ptrsPtr: number, bufPtr: number): number => {
+    const strings = pick();
     memory.bytes.set(strings.block, bufPtr);
     const view = memory.view;
     for (let i = 0; i < strings.count; i++) {
@@ -60,12 +63,14 @@ function get(memory: GuestMemory, strings: EncodedStrings) {
   };
 }
 
-/** The four args/environ imports over pre-encoded strings. */
-export function argsEnvironImports(memory: GuestMemory, args: EncodedStrings, env: EncodedStrings) {
+/** The four args/environ imports over the state's pre-encoded strings. */
+export function argsEnvironImports(state: Preview1State) {
+  const args = () => state.args;
+  const env = () => state.env;
   return {
-    args_sizes_get: sizesGet(memory, args),
-    args_get: get(memory, args),
-    environ_sizes_get: sizesGet(memory, env),
-    environ_get: get(memory, env),
+    args_sizes_get: sizesGet(state.memory, args),
+    args_get: get(state.memory, args),
+    environ_sizes_get: sizesGet(state.memory, env),
+    environ_get: get(state.memory, env),
   };
 }

@@ -8,7 +8,7 @@
 import { Errno } from './errno.ts';
 import type { GuestClock } from './guest-clock.ts';
 import { CLOCK_RESOLUTION_NS } from './guest-clock.ts';
-import type { GuestMemory } from './guest-memory.ts';
+import type { Preview1State } from './state.ts';
 
 /** preview1 clock ids. */
 export const ClockId = { realtime: 0, monotonic: 1, processCputime: 2, threadCputime: 3 } as const;
@@ -39,15 +39,16 @@ export function setU64(view: DataView, ptr: number, value: number): void {
 }
 
 /** The two clock imports. */
-export function clockImports(memory: GuestMemory, clock: GuestClock) {
+export function clockImports(state: Preview1State) {
+  const memory = state.memory;
   return {
     clock_res_get(id: number, resPtr: number): number {
-      if (readClock(clock, id) === undefined) return Errno.inval;
+      if (readClock(state.clock, id) === undefined) return Errno.inval;
       setU64(memory.view, resPtr, CLOCK_RESOLUTION_NS);
       return Errno.success;
     },
     clock_time_get(id: number, _precision: bigint, timePtr: number): number {
-      const now = readClock(clock, id);
+      const now = readClock(state.clock, id);
       if (now === undefined) return Errno.inval;
       setU64(memory.view, timePtr, now);
       return Errno.success;

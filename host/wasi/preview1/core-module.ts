@@ -86,7 +86,7 @@ export function leb(value: number): number[] {
 }
 
 /** Reassembles a module from sections. */
-export function writeSections(sections: readonly Section[]): Uint8Array {
+export function writeSections(sections: readonly Section[]): Uint8Array<ArrayBuffer> {
   const header = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0];
   const parts: Uint8Array[] = [new Uint8Array(header)];
   for (const s of sections) {

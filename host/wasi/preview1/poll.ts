@@ -16,19 +16,10 @@
  */
 import { readClock, setU64 } from './clocks.ts';
 import { Errno } from './errno.ts';
-import type { GuestClock } from './guest-clock.ts';
-import type { GuestMemory } from './guest-memory.ts';
-import type { Stdio } from './stdio.ts';
+import type { Preview1State } from './state.ts';
 
 /** How a guest's sleep is carried out (see the module comment). */
 export type SleepPolicy = 'virtual' | 'block';
-
-/** Options for {@link pollImports}. */
-export interface PollOptions {
-  sleep: SleepPolicy;
-  /** Longest real wait per poll under `block`, in ms. */
-  maxBlockMs: number;
-}
 
 const SUBSCRIPTION_SIZE = 48;
 const EVENT_SIZE = 32;
@@ -47,7 +38,8 @@ function blockFor(ms: number): void {
 }
 
 /** The poll_oneoff import. */
-export function pollImports(memory: GuestMemory, clock: GuestClock, stdio: Stdio, options: PollOptions) {
+export function pollImports(state: Preview1State) {
+  const memory = state.memory;
   function writeEvent(
     view: DataView,
     at: number,
@@ -68,6 +60,8 @@ export function pollImports(memory: GuestMemory, clock: GuestClock, stdio: Stdio
   return {
     poll_oneoff(inPtr: number, outPtr: number, nsubscriptions: number, neventsPtr: number): number {
       if (nsubscriptions === 0) return Errno.inval;
+      const clock = state.clock;
+      const stdio = state;
       let view = memory.view;
       let nevents = 0;
       let earliest = Infinity;
@@ -104,7 +98,7 @@ export function pollImports(memory: GuestMemory, clock: GuestClock, stdio: Stdio
         // Only clocks: sleep until the earliest one, then report every clock that is due.
         const delay = Math.max(0, earliest);
         if (delay > 0) {
-          if (options.sleep === 'block') blockFor(Math.min(delay / 1e6, options.maxBlockMs));
+          if (state.sleep === 'block') blockFor(Math.min(delay / 1e6, state.maxBlockMs));
           else clock.advance(delay);
         }
         view = memory.view;

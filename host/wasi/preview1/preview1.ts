@@ -17,8 +17,7 @@
  * ```ts
  * const wasi = new Preview1({ args: ['app'], env: { A: '1' }, stdin: body });
  * const instance = new WebAssembly.Instance(module, wasi.imports);
- * wasi.memory.bind(instance.exports.memory as WebAssembly.Memory);
- * const code = wasi.start(instance);
+ * const code = wasi.start(instance); // binds memory, runs _start
  * const out = wasi.stdout.bytes();
  * ```
  */
@@ -35,6 +34,7 @@ import { isProcExit, procImports } from './proc.ts';
 import { randomImports } from './random.ts';
 import { stdioImports } from './stdio.ts';
 import { unsupportedImports } from './unsupported.ts';
+import type { Preview1State } from './state.ts';
 
 /** The import module name every preview1 function lives under. */
 export const PREVIEW1_MODULE = 'wasi_snapshot_preview1';
@@ -57,6 +57,8 @@ export interface Preview1Options {
   sleep?: SleepPolicy;
   /** Cap on one real wait under `block`, in ms (default 1000). */
   maxBlockMs?: number;
+  /** Extra import names mapped to preview1 functions (see {@link importAliases}). */
+  aliases?: readonly (readonly [alias: string, name: string])[];
 }
 
 /** Default capture limits. */
@@ -80,49 +82,81 @@ function isEncoded(value: unknown): value is EncodedStrings {
 
 /** One instance's preview1 state and its import object. */
 export class Preview1 {
-  /** The instance's memory; bind it right after instantiation. */
-  readonly memory = new GuestMemory();
-  /** stdin, stdout and stderr. */
-  readonly stdin: ByteSource;
-  readonly stdout: OutputCapture;
-  readonly stderr: OutputCapture;
-  /** The guest's clocks. */
-  readonly clock: GuestClock;
+  readonly #state: Preview1State;
   /** The import object for `new WebAssembly.Instance`. */
   readonly imports: { [PREVIEW1_MODULE]: Record<string, (...args: never[]) => unknown> };
 
   constructor(options: Preview1Options) {
-    const args = isEncoded(options.args) ? options.args : encodeStrings(options.args as readonly string[]);
-    const env = isEncoded(options.env) ? options.env : encodeEnv(options.env as Record<string, string>);
-    this.stdin = new ByteSource(options.stdin ?? new Uint8Array(0));
-    this.stdout = new OutputCapture(options.stdoutLimit ?? DEFAULT_STDOUT_LIMIT);
-    this.stderr = new OutputCapture(options.stderrLimit ?? DEFAULT_STDERR_LIMIT);
-    this.clock = options.clock ?? new GuestClock();
-    const stdio = { stdin: this.stdin, stdout: this.stdout, stderr: this.stderr };
-    const memory = this.memory;
+    this.#state = { memory: new GuestMemory(), ...Preview1.#fresh(options) };
+    const state = this.#state;
     this.imports = {
       [PREVIEW1_MODULE]: {
-        ...argsEnvironImports(memory, args, env),
-        ...clockImports(memory, this.clock),
-        ...randomImports(memory),
-        ...stdioImports(memory, stdio),
-        ...pollImports(memory, this.clock, stdio, {
-          sleep: options.sleep ?? 'virtual',
-          maxBlockMs: options.maxBlockMs ?? 1000,
-        }),
+        ...argsEnvironImports(state),
+        ...clockImports(state),
+        ...randomImports(state),
+        ...stdioImports(state),
+        ...pollImports(state),
         ...procImports(),
         ...unsupportedImports(),
       },
     };
+    const functions = this.imports[PREVIEW1_MODULE];
+    for (const [alias, name] of options.aliases ?? []) {
+      const f = functions[name];
+      if (f) functions[alias] = f;
+    }
+  }
+
+  static #fresh(options: Preview1Options): Omit<Preview1State, 'memory'> {
+    return {
+      args: isEncoded(options.args) ? options.args : encodeStrings(options.args as readonly string[]),
+      env: isEncoded(options.env) ? options.env : encodeEnv(options.env as Record<string, string>),
+      stdin: new ByteSource(options.stdin ?? new Uint8Array(0)),
+      stdout: new OutputCapture(options.stdoutLimit ?? DEFAULT_STDOUT_LIMIT),
+      stderr: new OutputCapture(options.stderrLimit ?? DEFAULT_STDERR_LIMIT),
+      clock: options.clock ?? new GuestClock(),
+      openFds: 0b111,
+      sleep: options.sleep ?? 'virtual',
+      maxBlockMs: options.maxBlockMs ?? 1000,
+    };
   }
 
   /**
-   * Binds the instance's exported `memory` and runs `entry` (default
-   * `_start`) to completion. Returns the exit code: the one passed to
-   * proc_exit, or 0 when the entry point returns. Traps and other host
-   * errors propagate.
+   * Replaces everything the guest can observe (args, environment, stdio,
+   * clock) for the next run of a reused instance. The memory binding stays.
    */
-  start(instance: WebAssembly.Instance, entry = '_start'): number {
+  reset(options: Preview1Options): void {
+    Object.assign(this.#state, Preview1.#fresh(options));
+  }
+
+  /** The instance's memory; bound by {@link Preview1.start} or by hand. */
+  get memory(): GuestMemory {
+    return this.#state.memory;
+  }
+  /** stdin of the current run. */
+  get stdin(): ByteSource {
+    return this.#state.stdin;
+  }
+  /** stdout of the current run. */
+  get stdout(): OutputCapture {
+    return this.#state.stdout;
+  }
+  /** stderr of the current run. */
+  get stderr(): OutputCapture {
+    return this.#state.stderr;
+  }
+  /** The guest's clocks in the current run. */
+  get clock(): GuestClock {
+    return this.#state.clock;
+  }
+
+  /**
+   * Binds the instance's exported `memory` and calls `entry` (default
+   * `_start`). Returns the code passed to proc_exit, or `undefined` if the
+   * entry point returned without calling it (for Go: the program paused).
+   * Traps and other host errors propagate.
+   */
+  start(instance: WebAssembly.Instance, entry = '_start'): number | undefined {
     const memory = instance.exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new TypeError('preview1: the module exports no memory');
     this.memory.bind(memory);
@@ -130,12 +164,27 @@ export class Preview1 {
     if (typeof run !== 'function') throw new TypeError(`preview1: the module exports no ${entry} function`);
     try {
       (run as () => void)();
-      return 0;
+      return undefined;
     } catch (error) {
       if (isProcExit(error)) return error.code;
       throw error;
     }
   }
+}
+
+/**
+ * The renamed preview1 imports of a module, as [alias, name] pairs.
+ * wit-component gives a module's duplicate imports unique names (Go imports
+ * `fd_write` and `random_get` twice; inside a component the second is
+ * `fd_write [v2]`), so a core module taken out of a component needs them.
+ */
+export function importAliases(module: WebAssembly.Module): [string, string][] {
+  const out: [string, string][] = [];
+  for (const { module: from, name } of WebAssembly.Module.imports(module)) {
+    const match = from === PREVIEW1_MODULE ? /^(.+) \[v\d+\]$/.exec(name) : null;
+    if (match) out.push([name, match[1]!]);
+  }
+  return out;
 }
 
 /** Every function name in wasi_snapshot_preview1 (the host provides all of them). */

@@ -1,10 +1,11 @@
 /** random_get: bytes from the host's CSPRNG, written straight into guest memory. */
 import { randomFillSync } from 'node:crypto';
 import { Errno } from './errno.ts';
-import type { GuestMemory } from './guest-memory.ts';
+import type { Preview1State } from './state.ts';
 
 /** The random_get import. */
-export function randomImports(memory: GuestMemory) {
+export function randomImports(state: Preview1State) {
+  const memory = state.memory;
   return {
     random_get(bufPtr: number, length: number): number {
       if (length === 0) return Errno.success;

@@ -5,18 +5,9 @@
  * EBADF, and file-only operations on stdio get the errno Linux gives for a
  * pipe or tty (ESPIPE for seeking, EINVAL for sync, ENOTDIR for readdir).
  */
-import type { ByteSource } from './byte-source.ts';
 import { setU64 } from './clocks.ts';
 import { Errno } from './errno.ts';
-import type { GuestMemory } from './guest-memory.ts';
-import type { OutputCapture } from './output-capture.ts';
-
-/** The three standard streams of one instance. */
-export interface Stdio {
-  stdin: ByteSource;
-  stdout: OutputCapture;
-  stderr: OutputCapture;
-}
+import type { Preview1State } from './state.ts';
 
 const FILETYPE_CHARACTER_DEVICE = 2;
 const RIGHT_FD_READ = 1n << 1n;
@@ -25,11 +16,12 @@ const RIGHT_POLL_FD_READWRITE = 1n << 27n;
 const STDIN_RIGHTS = RIGHT_FD_READ | RIGHT_POLL_FD_READWRITE;
 const STDOUT_RIGHTS = RIGHT_FD_WRITE | RIGHT_POLL_FD_READWRITE;
 
-/** The fd_* imports over one instance's stdio. */
-export function stdioImports(memory: GuestMemory, stdio: Stdio) {
-  // Descriptors 0-2 start open; fd_close on one makes it EBADF from then on.
-  let open = 0b111;
-  const isOpen = (fd: number) => fd >= 0 && fd <= 2 && (open & (1 << fd)) !== 0;
+/** The fd_* imports over the state's stdio. */
+export function stdioImports(state: Preview1State) {
+  const memory = state.memory;
+  const stdio = state;
+  // fd_close on a descriptor makes it EBADF from then on.
+  const isOpen = (fd: number) => fd >= 0 && fd <= 2 && (state.openFds & (1 << fd)) !== 0;
   // Answer for operations that exist for files but not for stdio.
   const onStdio = (errno: Errno) => (fd: number) => (isOpen(fd) ? errno : Errno.badf);
 
@@ -106,7 +98,7 @@ export function stdioImports(memory: GuestMemory, stdio: Stdio) {
 
     fd_close(fd: number): number {
       if (!isOpen(fd)) return Errno.badf;
-      open &= ~(1 << fd);
+      state.openFds &= ~(1 << fd);
       return Errno.success;
     },
 

@@ -14,7 +14,12 @@ use std::ptr;
 ///
 /// # Safety
 /// Called by the host only, following the canonical ABI's realloc contract.
-pub unsafe fn cabi_realloc(old_ptr: *mut u8, old_len: usize, align: usize, new_len: usize) -> *mut u8 {
+pub unsafe fn cabi_realloc(
+    old_ptr: *mut u8,
+    old_len: usize,
+    align: usize,
+    new_len: usize,
+) -> *mut u8 {
     if new_len == 0 {
         // A dangling, aligned pointer: nothing is allocated for empty lists.
         return align as *mut u8;
@@ -22,7 +27,11 @@ pub unsafe fn cabi_realloc(old_ptr: *mut u8, old_len: usize, align: usize, new_l
     let new = if old_len == 0 {
         alloc::alloc(Layout::from_size_align_unchecked(new_len, align))
     } else {
-        alloc::realloc(old_ptr, Layout::from_size_align_unchecked(old_len, align), new_len)
+        alloc::realloc(
+            old_ptr,
+            Layout::from_size_align_unchecked(old_len, align),
+            new_len,
+        )
     };
     if new.is_null() {
         // Out of memory: trap rather than pull in the formatting machinery.

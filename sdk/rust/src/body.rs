@@ -39,9 +39,17 @@ impl BodyReader {
             let mut ret = RetArea::new();
             http::incoming_body_stream(body, ret.ptr());
             // Built first so that an early return drops the body and its parent.
-            let mut reader = BodyReader { stream: 0, body, parent, done: true };
+            let mut reader = BodyReader {
+                stream: 0,
+                body,
+                parent,
+                done: true,
+            };
             if ret.u8(0) != 0 {
-                return Err(Error::new(ErrorKind::BodyConsumed, "the body stream was already taken"));
+                return Err(Error::new(
+                    ErrorKind::BodyConsumed,
+                    "the body stream was already taken",
+                ));
             }
             reader.stream = ret.u32(4);
             reader.done = false;
@@ -89,8 +97,12 @@ impl io::Read for BodyReader {
         loop {
             let chunk = self.read_chunk(buf.len())?;
             if !chunk.is_empty() || self.done {
-                let n = chunk.len().min(buf.len());
-                buf[..n].copy_from_slice(&chunk[..n]);
+                // `zip` rather than slicing: no panic path (see `text.rs`).
+                let mut n = 0;
+                for (to, from) in buf.iter_mut().zip(&chunk) {
+                    *to = *from;
+                    n += 1;
+                }
                 return Ok(n);
             }
         }
@@ -179,7 +191,10 @@ impl<F: FnOnce(&mut BodyWriter) -> io::Result<()>> Produce for F {
         (*self)(out).map_err(|e| {
             // Keep the SDK's own message (a failed read or write); formatting
             // an arbitrary io::Error would link its Display and Debug code.
-            match e.into_inner().and_then(|inner| inner.downcast::<Error>().ok()) {
+            match e
+                .into_inner()
+                .and_then(|inner| inner.downcast::<Error>().ok())
+            {
                 Some(error) => *error,
                 None => Error::new(ErrorKind::Io, "the body producer returned an error"),
             }
@@ -196,7 +211,10 @@ pub(crate) fn send(body: u32, content: Content) -> Result<(), Error> {
         http::outgoing_body_write(body, ret.ptr());
         if ret.u8(0) != 0 {
             http::drop_outgoing_body(body);
-            return Err(Error::new(ErrorKind::InvalidRequest, "the body stream was already taken"));
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                "the body stream was already taken",
+            ));
         }
         let stream = ret.u32(4);
         let written = match content {
@@ -212,7 +230,10 @@ pub(crate) fn send(body: u32, content: Content) -> Result<(), Error> {
         if ret.u8(0) != 0 {
             // Not decoded (that would link every error-code name into every
             // component); in practice it is a content-length mismatch.
-            return Err(Error::new(ErrorKind::Http, "the host refused to finish the body (does content-length match it?)"));
+            return Err(Error::new(
+                ErrorKind::Http,
+                "the host refused to finish the body (does content-length match it?)",
+            ));
         }
         Ok(())
     }

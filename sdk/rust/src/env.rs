@@ -20,5 +20,8 @@ pub fn vars() -> Vec<(String, String)> {
 
 /// The value of variable `name`, if set.
 pub fn var(name: &str) -> Option<String> {
-    vars().into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
+    vars()
+        .into_iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value)
 }

@@ -34,7 +34,11 @@ pub struct Error {
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, code: None, message: message.into() }
+        Error {
+            kind,
+            code: None,
+            message: message.into(),
+        }
     }
 
     /// The kind of failure.
@@ -57,7 +61,10 @@ impl Error {
     /// Reads an `error-code` variant the host wrote at `offset` of `ret`.
     pub(crate) unsafe fn from_error_code(ret: &RetArea, offset: usize) -> Error {
         let tag = ret.u8(offset) as usize;
-        let name = ERROR_CODE_NAMES.get(tag).copied().unwrap_or("unknown-error-code");
+        let name = ERROR_CODE_NAMES
+            .get(tag)
+            .copied()
+            .unwrap_or("unknown-error-code");
         let mut message = String::from(name);
         // internal-error(option<string>) carries the only message worth showing.
         if tag == INTERNAL_ERROR {
@@ -66,7 +73,11 @@ impl Error {
                 message.push_str(&detail);
             }
         }
-        Error { kind: ErrorKind::Http, code: Some(name), message }
+        Error {
+            kind: ErrorKind::Http,
+            code: Some(name),
+            message,
+        }
     }
 
     /// Reads a `stream-error` the host wrote at `offset`; `None` means

@@ -36,7 +36,13 @@ pub struct FetchRequest {
 impl FetchRequest {
     /// A request with `method` to an absolute `http://` or `https://` URL.
     pub fn new(method: Method, url: impl Into<String>) -> FetchRequest {
-        FetchRequest { method, url: url.into(), headers: Headers::default(), body: Vec::new(), timeout: None }
+        FetchRequest {
+            method,
+            url: url.into(),
+            headers: Headers::default(),
+            body: Vec::new(),
+            timeout: None,
+        }
     }
 
     /// A `GET` request.
@@ -50,7 +56,11 @@ impl FetchRequest {
     }
 
     /// Appends a header field.
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) -> FetchRequest {
+    pub fn with_header(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<Vec<u8>>,
+    ) -> FetchRequest {
         self.headers.push(name.into(), value.into());
         self
     }
@@ -74,51 +84,17 @@ impl FetchRequest {
     pub fn send(self) -> Result<FetchResponse, Error> {
         let target = Target::parse(&self.url)?;
         unsafe {
-            let request = http::outgoing_request_new(self.headers.to_fields());
-            let (method_tag, method_other) = self.method.lower();
-            let (scheme_tag, scheme_other) = target.scheme;
-            let rejected = if http::outgoing_request_set_method(request, method_tag, method_other.as_ptr(), method_other.len()) != 0 {
-                Some("method")
-            } else if http::outgoing_request_set_scheme(request, 1, scheme_tag, scheme_other.as_ptr(), scheme_other.len()) != 0 {
-                Some("scheme")
-            } else if http::outgoing_request_set_authority(request, 1, target.authority.as_ptr(), target.authority.len()) != 0 {
-                Some("authority")
-            } else if http::outgoing_request_set_path_with_query(request, 1, target.path_with_query.as_ptr(), target.path_with_query.len()) != 0 {
-                Some("path")
-            } else {
-                None
-            };
-            if let Some(part) = rejected {
-                http::drop_outgoing_request(request);
-                let mut message = String::from("the host rejected the request's ");
-                message.push_str(part);
-                return Err(Error::new(ErrorKind::InvalidRequest, message));
-            }
-
+            let (request, body) = self.create(&target)?;
+            let options = self.timeout.map(request_options);
+            // wasi:http's order: take the body, hand the request over, then
+            // write the body, so a large body streams while the request is sent.
             let mut ret = RetArea::new();
-            http::outgoing_request_body(request, ret.ptr());
-            if ret.u8(0) != 0 {
-                http::drop_outgoing_request(request);
-                return Err(Error::new(ErrorKind::InvalidRequest, "the request body was already taken"));
-            }
-            let body = ret.u32(4);
-
-            let options = match self.timeout {
-                Some(timeout) => {
-                    let nanos = nanos(timeout);
-                    let options = http::request_options_new();
-                    // A host without timeouts answers `err`; the request still goes out.
-                    http::request_options_set_connect_timeout(options, 1, nanos);
-                    http::request_options_set_first_byte_timeout(options, 1, nanos);
-                    http::request_options_set_between_bytes_timeout(options, 1, nanos);
-                    Some(options)
-                }
-                None => None,
-            };
-
-            // wasi:http order: get the body, hand the request over, then write
-            // the body, so large bodies can stream while the request is sent.
-            outgoing_handler::handle(request, options.is_some() as i32, options.unwrap_or(0), ret.ptr());
+            outgoing_handler::handle(
+                request,
+                options.is_some() as i32,
+                options.unwrap_or(0),
+                ret.ptr(),
+            );
             if ret.u8(0) != 0 {
                 http::drop_outgoing_body(body);
                 return Err(Error::from_error_code(&ret, 8));
@@ -128,21 +104,86 @@ impl FetchRequest {
                 http::drop_future_incoming_response(future);
                 return Err(error);
             }
-
-            let ready = http::future_incoming_response_subscribe(future);
-            poll::block(ready);
-            poll::drop_pollable(ready);
-            http::future_incoming_response_get(future, ret.ptr());
-            http::drop_future_incoming_response(future);
-            if ret.u8(0) == 0 || ret.u8(8) != 0 {
-                return Err(Error::new(ErrorKind::Http, "the host gave no response"));
-            }
-            if ret.u8(16) != 0 {
-                return Err(Error::from_error_code(&ret, 24));
-            }
-            Ok(FetchResponse::from_handle(ret.u32(24)))
+            wait(future)
         }
     }
+
+    /// Creates the `outgoing-request` with method, scheme, authority, path
+    /// and headers, and takes its `outgoing-body`.
+    unsafe fn create(&self, target: &Target<'_>) -> Result<(u32, u32), Error> {
+        let request = http::outgoing_request_new(self.headers.to_fields());
+        if let Err(part) = set_target(request, &self.method, target) {
+            http::drop_outgoing_request(request);
+            let mut message = String::from("the host rejected the request's ");
+            message.push_str(part);
+            return Err(Error::new(ErrorKind::InvalidRequest, message));
+        }
+        let mut ret = RetArea::new();
+        http::outgoing_request_body(request, ret.ptr());
+        if ret.u8(0) != 0 {
+            http::drop_outgoing_request(request);
+            let message = "the request body was already taken";
+            return Err(Error::new(ErrorKind::InvalidRequest, message));
+        }
+        Ok((request, ret.u32(4)))
+    }
+}
+
+/// Sets everything but the headers on an `outgoing-request`; on failure,
+/// names the part the host refused.
+unsafe fn set_target(
+    request: u32,
+    method: &Method,
+    target: &Target<'_>,
+) -> Result<(), &'static str> {
+    let (tag, other) = method.lower();
+    if http::outgoing_request_set_method(request, tag, other.as_ptr(), other.len()) != 0 {
+        return Err("method");
+    }
+    let (tag, other) = target.scheme;
+    if http::outgoing_request_set_scheme(request, 1, tag, other.as_ptr(), other.len()) != 0 {
+        return Err("scheme");
+    }
+    let authority = target.authority;
+    if http::outgoing_request_set_authority(request, 1, authority.as_ptr(), authority.len()) != 0 {
+        return Err("authority");
+    }
+    let path = &target.path_with_query;
+    if http::outgoing_request_set_path_with_query(request, 1, path.as_ptr(), path.len()) != 0 {
+        return Err("path");
+    }
+    Ok(())
+}
+
+/// A `request-options` with every timeout set to `timeout`. A host without
+/// timeouts answers `err` to the setters; the request still goes out.
+fn request_options(timeout: Duration) -> u32 {
+    let nanos = nanos(timeout);
+    unsafe {
+        let options = http::request_options_new();
+        http::request_options_set_connect_timeout(options, 1, nanos);
+        http::request_options_set_first_byte_timeout(options, 1, nanos);
+        http::request_options_set_between_bytes_timeout(options, 1, nanos);
+        options
+    }
+}
+
+/// Blocks until the `future-incoming-response` resolves and takes it.
+unsafe fn wait(future: u32) -> Result<FetchResponse, Error> {
+    let ready = http::future_incoming_response_subscribe(future);
+    poll::block(ready);
+    poll::drop_pollable(ready);
+    let mut ret = RetArea::new();
+    http::future_incoming_response_get(future, ret.ptr());
+    http::drop_future_incoming_response(future);
+    // option (some @0) of result (ok @8) of result<incoming-response, error-code> @16.
+    if ret.u8(0) == 0 || ret.u8(8) != 0 {
+        return Err(Error::new(ErrorKind::Http, "the host gave no response"));
+    }
+    if ret.u8(16) != 0 {
+        return Err(Error::from_error_code(&ret, 24));
+    }
+    Ok(FetchResponse::from_handle(ret.u32(24)))
 }
 
 /// The response to a [`FetchRequest`]: status and headers are there; the
@@ -166,7 +207,11 @@ impl FetchResponse {
             http::drop_incoming_response(response);
             None
         };
-        FetchResponse { status, headers, body }
+        FetchResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// The status code.
@@ -188,7 +233,10 @@ impl FetchResponse {
     pub fn body(&mut self) -> Result<Vec<u8>, Error> {
         match self.body.take() {
             Some(mut reader) => reader.read_all(),
-            None => Err(Error::new(ErrorKind::BodyConsumed, "the response body was already read")),
+            None => Err(Error::new(
+                ErrorKind::BodyConsumed,
+                "the response body was already read",
+            )),
         }
     }
 
@@ -201,9 +249,12 @@ impl FetchResponse {
     /// The body as a stream (implements [`std::io::Read`]), e.g. to pass it
     /// on with [`Response::with_stream`](crate::Response::with_stream).
     pub fn into_body_reader(mut self) -> Result<BodyReader, Error> {
-        self.body
-            .take()
-            .ok_or_else(|| Error::new(ErrorKind::BodyConsumed, "the response body was already read"))
+        self.body.take().ok_or_else(|| {
+            Error::new(
+                ErrorKind::BodyConsumed,
+                "the response body was already read",
+            )
+        })
     }
 }
 
@@ -243,7 +294,11 @@ impl<'a> Target<'a> {
         if !path_with_query.starts_with('/') {
             path_with_query.insert(0, '/');
         }
-        Ok(Target { scheme, authority, path_with_query })
+        Ok(Target {
+            scheme,
+            authority,
+            path_with_query,
+        })
     }
 }
 

@@ -29,12 +29,16 @@ impl Headers {
 
     /// Whether `name` is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.iter().any(|(key, _)| key.eq_ignore_ascii_case(name))
+        self.entries
+            .iter()
+            .any(|(key, _)| key.eq_ignore_ascii_case(name))
     }
 
     /// Every field as (name, value bytes), in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.entries.iter().map(|(key, value)| (key.as_str(), value.as_slice()))
+        self.entries
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_slice()))
     }
 
     /// The number of fields.
@@ -57,7 +61,9 @@ impl Headers {
         let mut ret = RetArea::new();
         http::fields_entries(fields, ret.ptr());
         http::drop_fields(fields);
-        Headers { entries: abi::take_pairs(&ret) }
+        Headers {
+            entries: abi::take_pairs(&ret),
+        }
     }
 
     /// Creates an owned `fields` handle with these entries. Fields the host
@@ -68,9 +74,20 @@ impl Headers {
             let fields = http::fields_new();
             let mut ret = RetArea::new();
             for (name, value) in &self.entries {
-                http::fields_append(fields, name.as_ptr(), name.len(), value.as_ptr(), value.len(), ret.ptr());
+                http::fields_append(
+                    fields,
+                    name.as_ptr(),
+                    name.len(),
+                    value.as_ptr(),
+                    value.len(),
+                    ret.ptr(),
+                );
                 if ret.u8(0) != 0 {
-                    crate::log::write_str(crate::log::Stream::Stderr, "micron: the host refused header ", name);
+                    crate::log::write_str(
+                        crate::log::Stream::Stderr,
+                        "micron: the host refused header ",
+                        name,
+                    );
                 }
             }
             fields

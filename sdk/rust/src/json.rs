@@ -34,7 +34,10 @@ const MAX_DEPTH: usize = 64;
 /// Checks that `text` is one well-formed JSON value (RFC 8259, surrounding
 /// whitespace allowed). On failure, returns the byte offset of the problem.
 pub fn validate(text: &str) -> Result<(), usize> {
-    let mut parser = Validator { bytes: text.as_bytes(), pos: 0 };
+    let mut parser = Validator {
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
     parser.value(0)?;
     parser.whitespace();
     if parser.pos == parser.bytes.len() {
@@ -125,7 +128,9 @@ impl<'a> Validator<'a> {
                 Some(b'\\') => {
                     self.pos += 1;
                     match self.peek() {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 1,
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            self.pos += 1
+                        }
                         Some(b'u') => {
                             self.pos += 1;
                             for _ in 0..4 {
@@ -145,7 +150,11 @@ impl<'a> Validator<'a> {
     }
 
     fn literal(&mut self, word: &[u8]) -> Result<(), usize> {
-        if self.bytes.get(self.pos..).map_or(false, |rest| rest.starts_with(word)) {
+        if self
+            .bytes
+            .get(self.pos..)
+            .map_or(false, |rest| rest.starts_with(word))
+        {
             self.pos += word.len();
             Ok(())
         } else {

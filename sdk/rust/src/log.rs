@@ -24,7 +24,7 @@ pub enum Stream {
 pub fn write_line(to: Stream, args: fmt::Arguments<'_>) {
     let mut line = String::new();
     let _ = line.write_fmt(args);
-    line.push_str("\n");
+    line.push('\n');
     write_bytes(to, line.as_bytes());
 }
 

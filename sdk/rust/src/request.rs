@@ -33,11 +33,20 @@ impl Request {
             http::incoming_request_method(handle, ret.ptr());
             let method = Method::lift(ret.u8(0), || ret.take_string(4));
             http::incoming_request_path_with_query(handle, ret.ptr());
-            let path_with_query = ret.take_option_string(0).unwrap_or_else(|| String::from("/"));
+            let path_with_query = ret
+                .take_option_string(0)
+                .unwrap_or_else(|| String::from("/"));
             http::incoming_request_authority(handle, ret.ptr());
             let authority = ret.take_option_string(0);
             let headers = Headers::take_from_fields(http::incoming_request_headers(handle));
-            Request { handle, method, path_with_query, authority, headers, consumed: Cell::new(false) }
+            Request {
+                handle,
+                method,
+                path_with_query,
+                authority,
+                headers,
+                consumed: Cell::new(false),
+            }
         }
     }
 
@@ -53,7 +62,9 @@ impl Request {
 
     /// The path without the query, e.g. `/items/7`.
     pub fn path(&self) -> &str {
-        text::split(&self.path_with_query, b'?').next().unwrap_or("")
+        text::split(&self.path_with_query, b'?')
+            .next()
+            .unwrap_or("")
     }
 
     /// The raw query string without `?` (empty when there is none).
@@ -84,7 +95,9 @@ impl Request {
     /// }
     /// ```
     pub fn segments(&self) -> Vec<&str> {
-        text::split(self.path(), b'/').filter(|s| !s.is_empty()).collect()
+        text::split(self.path(), b'/')
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     /// The authority (host and port) the request was sent to, if known.
@@ -129,13 +142,19 @@ impl Request {
 
     fn open_body(&self, parent: Parent) -> Result<BodyReader, Error> {
         if self.consumed.replace(true) {
-            return Err(Error::new(ErrorKind::BodyConsumed, "the request body was already read"));
+            return Err(Error::new(
+                ErrorKind::BodyConsumed,
+                "the request body was already read",
+            ));
         }
         unsafe {
             let mut ret = RetArea::new();
             http::incoming_request_consume(self.handle, ret.ptr());
             if ret.u8(0) != 0 {
-                return Err(Error::new(ErrorKind::BodyConsumed, "the request body was already read"));
+                return Err(Error::new(
+                    ErrorKind::BodyConsumed,
+                    "the request body was already read",
+                ));
             }
             BodyReader::open(ret.u32(4), parent)
         }

@@ -24,7 +24,11 @@ pub struct Response {
 impl Response {
     /// A response with `status`, no headers and an empty body.
     pub fn new(status: u16) -> Response {
-        Response { status, headers: Headers::default(), content: Content::Bytes(Vec::new()) }
+        Response {
+            status,
+            headers: Headers::default(),
+            content: Content::Bytes(Vec::new()),
+        }
     }
 
     /// 200 with a `text/plain; charset=utf-8` body.
@@ -36,7 +40,9 @@ impl Response {
 
     /// 200 with an `application/json` body (already serialized).
     pub fn json(body: impl Into<String>) -> Response {
-        Response::new(200).with_header("content-type", "application/json").with_body(body.into())
+        Response::new(200)
+            .with_header("content-type", "application/json")
+            .with_body(body.into())
     }
 
     /// Sets the status code.
@@ -98,25 +104,48 @@ impl Response {
     /// then writes the body. Failures after the status was sent can only be
     /// logged.
     pub(crate) fn send(self, outparam: u32) {
-        let Response { status, mut headers, content } = self;
+        let Response {
+            status,
+            mut headers,
+            content,
+        } = self;
         if let Content::Bytes(bytes) = &content {
-            if status >= 200 && status != 204 && status != 304 && !headers.contains("content-length") {
-                headers.push(String::from("content-length"), decimal(bytes.len()).into_bytes());
+            if status >= 200
+                && status != 204
+                && status != 304
+                && !headers.contains("content-length")
+            {
+                headers.push(
+                    String::from("content-length"),
+                    decimal(bytes.len()).into_bytes(),
+                );
             }
         }
         unsafe {
             let response = http::outgoing_response_new(headers.to_fields());
             if http::outgoing_response_set_status_code(response, status as i32) != 0 {
-                log::write_str(Stream::Stderr, "micron: invalid status code, answering 500: ", &decimal(status as usize));
+                log::write_str(
+                    Stream::Stderr,
+                    "micron: invalid status code, answering 500: ",
+                    &decimal(status as usize),
+                );
                 http::outgoing_response_set_status_code(response, 500);
             }
             let mut ret = RetArea::new();
             http::outgoing_response_body(response, ret.ptr());
-            let body = if ret.u8(0) == 0 { Some(ret.u32(4)) } else { None };
+            let body = if ret.u8(0) == 0 {
+                Some(ret.u32(4))
+            } else {
+                None
+            };
             http::response_outparam_set(outparam, 0, response as i32, 0, 0, 0, 0, 0, 0);
             if let Some(body) = body {
                 if let Err(error) = body::send(body, content) {
-                    log::write_str(Stream::Stderr, "micron: writing the response body failed: ", error.message());
+                    log::write_str(
+                        Stream::Stderr,
+                        "micron: writing the response body failed: ",
+                        error.message(),
+                    );
                 }
             }
         }

@@ -6,7 +6,10 @@
 /// The parts of `text` between occurrences of the ASCII byte `separator`,
 /// like `text.split(separator as char)`.
 pub(crate) fn split(text: &str, separator: u8) -> Split<'_> {
-    Split { rest: Some(text), separator }
+    Split {
+        rest: Some(text),
+        separator,
+    }
 }
 
 /// `text` split at the first `separator`, like `str::split_once`.

@@ -1,0 +1,284 @@
+/**
+ * The `micron` command line: run a host, and manage functions on a running one
+ * through its admin API. User mistakes print one readable line and exit 1;
+ * stack traces are only printed for unexpected failures with MICRON_DEBUG=1.
+ */
+import { existsSync, promises as fs, readdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MicronError } from './errors.js';
+import { createHost } from './host.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const HELP = `micron — a WebAssembly component host
+
+Usage:
+  micron serve [--port 8080] [--admin-port 8081] [--host 0.0.0.0] [--data-dir DIR] [--no-examples]
+  micron deploy <file.wasm> --name <name> [--config JSON] [--url URL] [--token TOKEN]
+  micron list [--url URL] [--token TOKEN]
+  micron rm <name> [--url URL] [--token TOKEN]
+  micron build [dir] [--out FILE]
+  micron new <assemblyscript|rust|go> <dir>
+
+Options for deploy, list and rm:
+  --url     admin API address (default http://127.0.0.1:8081, or MICRON_ADMIN_URL)
+  --token   admin token (default MICRON_ADMIN_TOKEN, else <data-dir>/admin-token)
+
+Environment:
+  MICRON_DATA_DIR     data directory (default ./.micron)
+  MICRON_ADMIN_TOKEN  admin token (else generated at first start and saved in the data dir)
+  MICRON_LOG_LEVEL    debug | info | warn | error (default info)
+`;
+
+/** A user mistake: printed without a stack trace. */
+class UsageError extends Error {}
+
+function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split('\n')[0]}\n\n${HELP}`);
+  }
+}
+
+function portOf(v: string | boolean | undefined, def: number, flag: string): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number (0–65535), got ${JSON.stringify(v)}`);
+  return n;
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    port: { type: 'string' },
+    'admin-port': { type: 'string' },
+    host: { type: 'string' },
+    'admin-host': { type: 'string' },
+    'data-dir': { type: 'string' },
+    domain: { type: 'string' },
+    'no-examples': { type: 'boolean' },
+  });
+  if (values.help) return void process.stdout.write(HELP);
+  const port = portOf(values.port, 8080, '--port');
+  const adminPort = portOf(values['admin-port'], 8081, '--admin-port');
+  const host = await createHost({
+    ...(typeof values['data-dir'] === 'string' ? { dataDir: values['data-dir'] } : {}),
+    ...(typeof values.domain === 'string' ? { domain: values.domain } : {}),
+  });
+  if (!values['no-examples']) await deployExamples(host);
+  let addrs;
+  try {
+    addrs = await host.listen({
+      port,
+      host: typeof values.host === 'string' ? values.host : '0.0.0.0',
+      adminPort,
+      adminHost: typeof values['admin-host'] === 'string' ? values['admin-host'] : '127.0.0.1',
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') throw new UsageError(`port ${err.message.match(/:(\d+)$/)?.[1] ?? ''} is already in use; pick another with --port / --admin-port`);
+    throw e;
+  }
+  if (host.adminTokenGenerated) {
+    process.stderr.write(`micron: generated an admin token (saved in the data dir, shown once): ${host.adminToken}\n`);
+  }
+  // Machine-readable line first (tests read it), then a human one.
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', public: addrs.public.port, admin: addrs.admin.port })}\n`);
+  process.stderr.write(`micron: serving functions on http://${addrs.public.address}:${addrs.public.port}/<name>/, admin API on http://${addrs.admin.address}:${addrs.admin.port}\n`);
+  const stop = (): void => {
+    void host.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+/** Deploys every example in components/ that has a built .wasm and is not deployed yet. */
+async function deployExamples(host: Awaited<ReturnType<typeof createHost>>): Promise<void> {
+  const dir = join(ROOT, 'components');
+  if (!existsSync(dir)) return;
+  const existing = new Set((await host.list()).map((f) => f.name));
+  for (const name of readdirSync(dir).sort()) {
+    const file = join(dir, name, `${name}.wasm`);
+    if (existing.has(name) || !existsSync(file)) continue;
+    try {
+      await host.deploy(name, new Uint8Array(await fs.readFile(file)));
+    } catch (e) {
+      process.stderr.write(`micron: example ${name} was not deployed: ${(e as Error).message}\n`);
+    }
+  }
+}
+
+interface Client {
+  url: string;
+  token: string;
+}
+
+async function client(values: Record<string, string | boolean | undefined>): Promise<Client> {
+  const url = (typeof values.url === 'string' ? values.url : process.env.MICRON_ADMIN_URL) ?? 'http://127.0.0.1:8081';
+  let token = typeof values.token === 'string' ? values.token : process.env.MICRON_ADMIN_TOKEN;
+  if (!token) {
+    const dataDir = resolve(process.env.MICRON_DATA_DIR ?? '.micron');
+    try {
+      token = (await fs.readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+    } catch {
+      throw new UsageError('no admin token: pass --token, set MICRON_ADMIN_TOKEN, or run in the directory whose .micron/admin-token the host created');
+    }
+  }
+  return { url: url.replace(/\/$/, ''), token };
+}
+
+async function call(c: Client, method: string, path: string, init?: { body?: Uint8Array; headers?: Record<string, string> }): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${c.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${c.token}`, ...init?.headers },
+      ...(init?.body ? { body: init.body as Uint8Array<ArrayBuffer> } : {}),
+    });
+  } catch (e) {
+    throw new MicronError('connection_failed', `cannot reach the host at ${c.url}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  if (!res.ok) {
+    const err = (body as { error?: { code?: string; message?: string } })?.error;
+    throw new UsageError(`${err?.code ?? `HTTP ${res.status}`}: ${err?.message ?? text}`);
+  }
+  return body;
+}
+
+async function deploy(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { name: { type: 'string', short: 'n' }, config: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } });
+  if (values.help) return void process.stdout.write(HELP);
+  const file = positionals[0];
+  if (!file) throw new UsageError('usage: micron deploy <file.wasm> --name <name>');
+  const name = typeof values.name === 'string' ? values.name : basename(file).replace(/\.wasm$/, '');
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fs.readFile(file));
+  } catch {
+    throw new UsageError(`cannot read ${file}`);
+  }
+  const c = await client(values);
+  const headers: Record<string, string> = { 'content-type': 'application/wasm' };
+  if (typeof values.config === 'string') headers['x-micron-config'] = values.config;
+  const r = (await call(c, 'PUT', `/v1/functions/${encodeURIComponent(name)}`, { body: bytes, headers })) as {
+    name: string;
+    version: string;
+    digest: string;
+    size: number;
+    transpileMs: number;
+    compileMs: number;
+    reused: boolean;
+  };
+  process.stdout.write(
+    `deployed ${r.name} ${r.version} (${r.size} bytes, sha256 ${r.digest.slice(0, 12)}…, ${r.reused ? 'already compiled' : `transpile ${r.transpileMs} ms, compile ${r.compileMs} ms`})\n`,
+  );
+}
+
+async function list(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } });
+  if (values.help) return void process.stdout.write(HELP);
+  const r = (await call(await client(values), 'GET', '/v1/functions')) as { functions: { name: string; version: string; size: number; digest: string; updatedAt: string }[] };
+  if (values.json) return void process.stdout.write(`${JSON.stringify(r.functions, null, 2)}\n`);
+  if (r.functions.length === 0) return void process.stdout.write('no functions\n');
+  const rows = r.functions.map((f) => [f.name, f.version, String(f.size), f.digest.slice(0, 12), f.updatedAt]);
+  const head = ['NAME', 'VERSION', 'BYTES', 'DIGEST', 'UPDATED'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [head, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
+
+async function rm(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { url: { type: 'string' }, token: { type: 'string' } });
+  if (values.help) return void process.stdout.write(HELP);
+  const name = positionals[0];
+  if (!name) throw new UsageError('usage: micron rm <name>');
+  await call(await client(values), 'DELETE', `/v1/functions/${encodeURIComponent(name)}`);
+  process.stdout.write(`removed ${name}\n`);
+}
+
+async function build(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' } });
+  if (values.help) return void process.stdout.write(HELP);
+  const sdk = (await import('../sdk/build/index.js')) as {
+    buildProject: (dir: string, opts: { out?: string; onProgress?: (m: string) => void }) => Promise<{ output: string; bytes: number; language?: string }>;
+  };
+  const dir = resolve(positionals[0] ?? '.');
+  const r = await sdk.buildProject(dir, {
+    ...(typeof values.out === 'string' ? { out: resolve(values.out) } : {}),
+    onProgress: (m) => process.stderr.write(`micron build: ${m}\n`),
+  });
+  process.stdout.write(`built ${r.output} (${r.bytes} bytes)\n`);
+}
+
+async function newProject(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, {});
+  if (values.help) return void process.stdout.write(HELP);
+  const [lang, dir] = positionals;
+  if (!lang || !dir) throw new UsageError('usage: micron new <assemblyscript|rust|go> <dir>');
+  const templates = join(ROOT, 'sdk', 'templates', lang);
+  if (!existsSync(templates)) throw new UsageError(`unknown language ${JSON.stringify(lang)}; choose assemblyscript, rust or go`);
+  const target = resolve(dir);
+  if (existsSync(target) && readdirSync(target).length > 0) throw new UsageError(`${dir} exists and is not empty`);
+  await fs.cp(templates, target, { recursive: true });
+  process.stdout.write(`created a ${lang} function in ${dir}; build it with: micron build ${dir}\n`);
+}
+
+/** Runs the CLI with `argv` (without node and script). Returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'serve':
+        await serve(rest);
+        return -1; // keeps running
+      case 'deploy':
+        await deploy(rest);
+        return 0;
+      case 'list':
+      case 'ls':
+        await list(rest);
+        return 0;
+      case 'rm':
+      case 'remove':
+        await rm(rest);
+        return 0;
+      case 'build':
+        await build(rest);
+        return 0;
+      case 'new':
+        await newProject(rest);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return cmd === undefined ? 1 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}\n\n${HELP}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) process.stderr.write(`micron: ${e.message}\n`);
+    else if (e instanceof MicronError) process.stderr.write(`micron: ${e.code}: ${e.message}\n`);
+    else {
+      process.stderr.write(`micron: unexpected error: ${(e as Error).message}\n`);
+      if (process.env.MICRON_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    }
+    return 1;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  void main(process.argv.slice(2)).then((code) => {
+    if (code >= 0) process.exit(code);
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * The composition root: `createHost()` wires the store, the compiler, the
+ * module cache, the runtime and the two Hono apps. Nothing else constructs
+ * these parts.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { WitRegistry } from './abi/wit.js';
+import { Compiler } from './compile/compiler.js';
+import { ModuleCache, type ModuleCacheStats } from './compile/module-cache.js';
+import { parseFunctionConfig, resolveLimits, type HostLimits, type HostOptions } from './config.js';
+import { Logger } from './observe/logger.js';
+import { Registry, type DeployResult, type FunctionInfo } from './registry/registry.js';
+import { FsStore, atomicWrite, type FunctionConfig } from './registry/store.js';
+import { Runtime } from './runtime/runtime.js';
+import { createAdminApp } from './server/admin.js';
+import { createPublicApp } from './server/public.js';
+import { hostInterfaces } from './wasi/imports.js';
+
+/** The WIT directory shipped with the package. */
+const WIT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'wit');
+
+/** A running Micron host. */
+export interface Host {
+  /** Deploys a component as a new version of `name`. `config` is validated strictly. */
+  deploy(name: string, component: Uint8Array, config?: Partial<FunctionConfig>): Promise<DeployResult>;
+  /** Removes a function; false when it did not exist. */
+  remove(name: string): Promise<boolean>;
+  /** All functions. */
+  list(): Promise<FunctionInfo[]>;
+  /** One function, or undefined. */
+  get(name: string): Promise<FunctionInfo | undefined>;
+  /** Serves function traffic (path or host routing) as a fetch handler. */
+  fetch(request: Request): Promise<Response>;
+  /** Serves the admin API as a fetch handler (requires the admin token). */
+  adminFetch(request: Request): Promise<Response>;
+  /** The Hono app of function traffic, to mount with `app.route('/fn', host.app)`. */
+  readonly app: Hono;
+  /** The Hono app of the admin API. */
+  readonly adminApp: Hono;
+  /** The admin token in use. */
+  readonly adminToken: string;
+  /** True when the token was generated at this start (the CLI prints it once). */
+  readonly adminTokenGenerated: boolean;
+  /** Effective limits. */
+  readonly limits: Readonly<HostLimits>;
+  /** Module cache statistics. */
+  cacheStats(): ModuleCacheStats;
+  /**
+   * Starts node:http listeners for the public and admin apps. Port 0 picks a
+   * free port; the returned addresses say which.
+   */
+  listen(opts?: { port?: number; host?: string; adminPort?: number; adminHost?: string }): Promise<{ public: AddressInfo; admin: AddressInfo }>;
+  /** Stops listeners and releases the store. */
+  close(): Promise<void>;
+}
+
+let sharedWit: WitRegistry | undefined;
+
+/** Creates a Micron host. */
+export async function createHost(options: HostOptions = {}): Promise<Host> {
+  const dataDir = resolve(options.dataDir ?? process.env.MICRON_DATA_DIR ?? '.micron');
+  const limits = resolveLimits(options.limits);
+  const logSink = options.log === false ? undefined : (options.log ?? ((line: string) => process.stdout.write(`${line}\n`)));
+  const logger = new Logger(logSink, (process.env.MICRON_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'info');
+
+  const store = await FsStore.open(dataDir);
+  const { token, generated } = await adminToken(dataDir, options.adminToken ?? process.env.MICRON_ADMIN_TOKEN);
+
+  sharedWit ??= WitRegistry.fromDirectory(WIT_DIR);
+  const compiler = new Compiler(sharedWit, hostInterfaces(sharedWit));
+  const cache = new ModuleCache(limits.moduleCacheBytes);
+  const registry = new Registry(store, compiler, cache);
+  await registry.init();
+  const runtime = new Runtime(limits, logger);
+
+  const app = createPublicApp({ registry, runtime, logger, domain: options.domain ?? 'localhost' });
+  const adminApp = createAdminApp({ registry, logger, token, limits });
+  const servers: Server[] = [];
+
+  const listen = (appFetch: (r: Request) => Response | Promise<Response>, port: number, host: string): Promise<AddressInfo> =>
+    new Promise((ok, fail) => {
+      const server = createServer(getRequestListener(appFetch));
+      server.keepAliveTimeout = 65_000;
+      server.once('error', fail);
+      server.listen(port, host, () => {
+        server.off('error', fail);
+        servers.push(server);
+        ok(server.address() as AddressInfo);
+      });
+    });
+
+  return {
+    deploy: (name, component, config) => registry.deploy(name, component, parseFunctionConfig(config ?? {})),
+    remove: (name) => registry.remove(name),
+    list: () => registry.list(),
+    get: (name) => registry.get(name),
+    fetch: async (request) => app.fetch(request),
+    adminFetch: async (request) => adminApp.fetch(request),
+    app,
+    adminApp,
+    adminToken: token,
+    adminTokenGenerated: generated,
+    limits,
+    cacheStats: () => cache.stats(),
+    async listen(opts = {}) {
+      const pub = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '0.0.0.0');
+      const admin = await listen(adminApp.fetch, opts.adminPort ?? 8081, opts.adminHost ?? '127.0.0.1');
+      return { public: pub, admin };
+    },
+    async close() {
+      await Promise.all(
+        servers.splice(0).map(
+          (s) =>
+            new Promise<void>((ok) => {
+              s.close(() => ok());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      await store.close();
+    },
+  };
+}
+
+/** The admin token: given, or read from the data dir, or generated and saved there (mode 0600). */
+async function adminToken(dataDir: string, given: string | undefined): Promise<{ token: string; generated: boolean }> {
+  if (given) return { token: given, generated: false };
+  const path = join(dataDir, 'admin-token');
+  try {
+    const saved = (await fs.readFile(path, 'utf8')).trim();
+    if (saved) return { token: saved, generated: false };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const token = randomBytes(24).toString('base64url');
+  await atomicWrite(path, `${token}\n`, 0o600);
+  return { token, generated: true };
+}

@@ -1,0 +1,71 @@
+/**
+ * The public listener: function traffic. A request reaches function `name`
+ * either by path (`/<name>/<rest>`) or by host (`<name>.<domain>/<rest>`).
+ *
+ * What the guest sees (documented in README.md, tested in test/routing.test.ts):
+ * - method: the request method;
+ * - path-with-query: `/<rest>` plus the query string; with path routing the
+ *   `/<name>` prefix is removed (`/hello` and `/hello/` both become `/`);
+ * - scheme: `http`; authority: the Host header;
+ * - headers: every request header except hop-by-hop ones (`connection`,
+ *   `keep-alive`, `transfer-encoding`, `upgrade`, `te`, `trailer`,
+ *   `proxy-connection`, `http2-settings`);
+ * - body: streamed, up to the request body limit.
+ */
+import { Hono } from 'hono';
+import type { Logger } from '../observe/logger.js';
+import type { Registry } from '../registry/registry.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { errorResponse, onError } from './errors.js';
+
+/** Dependencies of the public app. */
+export interface PublicAppDeps {
+  registry: Registry;
+  runtime: Runtime;
+  logger: Logger;
+  /** Host-routing domain: `<name>.<domain>`. */
+  domain: string;
+}
+
+/** Splits a request into the function it targets and the path the guest sees. */
+export function route(url: URL, host: string | undefined, domain: string): { name: string; pathWithQuery: string } | undefined {
+  if (host) {
+    const h = host.toLowerCase().replace(/:\d+$/, '');
+    const suffix = `.${domain}`;
+    if (h.endsWith(suffix)) {
+      const name = h.slice(0, -suffix.length);
+      if (name && !name.includes('.')) return { name, pathWithQuery: url.pathname + url.search };
+    }
+  }
+  const path = url.pathname;
+  const slash = path.indexOf('/', 1);
+  const name = decodeURIComponent(slash === -1 ? path.slice(1) : path.slice(1, slash));
+  if (!name) return undefined;
+  const rest = slash === -1 ? '/' : path.slice(slash);
+  return { name, pathWithQuery: rest + url.search };
+}
+
+/** Creates the Hono app that serves function traffic. */
+export function createPublicApp(deps: PublicAppDeps): Hono {
+  const app = new Hono();
+  app.onError(onError(deps.logger));
+  app.all('*', async (c) => {
+    const req = c.req.raw;
+    const url = new URL(req.url);
+    const host = req.headers.get('host') ?? undefined;
+    const target = route(url, host, deps.domain);
+    if (!target) return errorResponse('function_not_found', 'no function in the request path; call /<name>/…', 404);
+    const resolved = deps.registry.resolve(target.name);
+    if (!resolved) return errorResponse('function_not_found', `no function named ${JSON.stringify(target.name)}`, 404);
+    const fn = resolved instanceof Promise ? await resolved : resolved;
+    return deps.runtime.invoke(fn, {
+      method: req.method,
+      pathWithQuery: target.pathWithQuery,
+      scheme: 'http',
+      authority: host,
+      headers: req.headers as unknown as Iterable<[string, string]>,
+      body: req.body,
+    });
+  });
+  return app;
+}

@@ -1,0 +1,202 @@
+/**
+ * The Rust SDK end to end: sdk/build/rust.ts compiles the examples in
+ * components/rust-* from source with the SDK in sdk/rust, and the results
+ * are checked as components (size, imports) and run under `jco serve`
+ * (preview2-shim), independent of Micron's own host.
+ *
+ * Needs a rustc with the wasm32-unknown-unknown standard library (Debian:
+ * `apt-get install -y rustc cargo libstd-rust-dev-wasm32 lld`); without one
+ * the build tests are skipped and the reason is printed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { transpile } from '@bytecodealliance/jco';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MicronError } from '../host/errors.ts';
+import { buildRust, findRustToolchain } from '../sdk/build/rust.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const JCO = path.join(ROOT, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
+const BUILD_TIMEOUT = 180_000;
+
+const toolchain = await findRustToolchain().catch((err: Error) => {
+  console.warn(`skipping Rust SDK build tests: ${err.message}`);
+  return null;
+});
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'micron-sdk-rust-'));
+const stops: Array<() => void> = [];
+afterAll(() => {
+  for (const stop of stops) stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Copies an example's sources (not its target/ or built .wasm) to a fresh folder and builds it. */
+async function buildExample(name: string): Promise<{ wasm: string; bytes: number }> {
+  const dir = path.join(scratch, name);
+  mkdirSync(dir, { recursive: true });
+  cpSync(path.join(ROOT, 'components', name, 'Cargo.toml'), path.join(dir, 'Cargo.toml'));
+  cpSync(path.join(ROOT, 'components', name, 'src'), path.join(dir, 'src'), { recursive: true });
+  const { output, bytes } = await buildRust(dir);
+  return { wasm: output, bytes };
+}
+
+/** Runs `jco serve` on a free port and resolves once it listens. */
+async function serve(wasm: string): Promise<string> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [JCO, 'serve', wasm, '--port', String(port), '--host', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  stops.push(() => child.kill());
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`jco serve did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Server listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`jco serve exited with ${code}:\n${output}`)));
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** The leading byte pattern of a component: magic, then version 0x0d and layer 1. */
+function isComponent(bytes: Uint8Array): boolean {
+  const header = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+  return header.every((byte, i) => bytes[i] === byte);
+}
+
+describe('Rust SDK build', () => {
+  it('refuses a crate that depends on anything but micron', async () => {
+    const dir = path.join(scratch, 'with-deps');
+    mkdirSync(path.join(dir, 'src'), { recursive: true });
+    writeFileSync(
+      path.join(dir, 'Cargo.toml'),
+      '[package]\nname = "with-deps"\nedition = "2021"\n\n[dependencies]\nmicron = { path = "x" }\nserde = "1"\n',
+    );
+    writeFileSync(path.join(dir, 'src', 'lib.rs'), '');
+    const error = await buildRust(dir).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(MicronError);
+    expect((error as MicronError).code).toBe('build_failed');
+    expect((error as MicronError).message).toContain('serde');
+  });
+
+  it.skipIf(!toolchain)(
+    'reports a compile error as build_failed with the compiler output',
+    async () => {
+      const dir = path.join(scratch, 'broken');
+      mkdirSync(path.join(dir, 'src'), { recursive: true });
+      writeFileSync(path.join(dir, 'Cargo.toml'), '[package]\nname = "broken"\nedition = "2021"\n');
+      writeFileSync(path.join(dir, 'src', 'lib.rs'), 'fn handle(_: micron::Request) -> u8 { "no" }\n');
+      const error = await buildRust(dir).catch((err: unknown) => err);
+      expect((error as MicronError).code).toBe('build_failed');
+      expect((error as MicronError).message).toMatch(/mismatched types/);
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it.skipIf(!toolchain)(
+    'builds rust-hello from source into a component of at most 32 KB that imports only wasi:* and serves the greeting',
+    async () => {
+      const { wasm, bytes } = await buildExample('rust-hello');
+      const component = readFileSync(wasm);
+      expect(component.byteLength).toBe(bytes);
+      expect(isComponent(component)).toBe(true);
+      expect(bytes).toBeLessThanOrEqual(32 * 1024);
+
+      // wasiShim: false reports the WIT interface names rather than the shim modules they map to.
+      const { imports, exports } = await transpile(component, { name: 'rust_hello', quiet: true, wasiShim: false });
+      expect(imports).toContain('wasi:http/types');
+      for (const name of imports) expect(name).toMatch(/^wasi:/);
+      expect(exports.map(([name]) => name)).toContain('wasi:http/incoming-handler@0.2.12');
+
+      const base = await serve(wasm);
+      const response = await fetch(`${base}/anything?x=1`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await response.text()).toBe('Hello from Rust!\n');
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it.skipIf(!toolchain)(
+    'routes rust-json-api requests: path parameters, JSON echo, 400, 404 and 405',
+    async () => {
+      const { wasm } = await buildExample('rust-json-api');
+      const base = await serve(wasm);
+
+      const item = await fetch(`${base}/items/a"b`);
+      expect(item.status).toBe(200);
+      expect(item.headers.get('content-type')).toBe('application/json');
+      expect(await item.json()).toEqual({ id: 'a%22b' });
+
+      const body = JSON.stringify({ name: 'widget', tags: ['a', 1, 2.5e3, true, null], text: 'x'.repeat(200_000) });
+      const created = await fetch(`${base}/items`, { method: 'POST', body });
+      expect(created.status).toBe(201);
+      expect(await created.text()).toBe(body);
+
+      const invalid = await fetch(`${base}/items`, { method: 'POST', body: '{"name":' });
+      expect(invalid.status).toBe(400);
+      expect(await invalid.json()).toEqual({ error: 'the body is not valid JSON' });
+
+      const missing = await fetch(`${base}/nope`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toEqual({ error: 'not found' });
+
+      const wrongMethod = await fetch(`${base}/items/1`, { method: 'DELETE' });
+      expect(wrongMethod.status).toBe(405);
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it.skipIf(!toolchain)(
+    'streams an upstream response through rust-proxy with outbound fetch',
+    async () => {
+      const upstream = http.createServer((req, res) => {
+        res.writeHead(418, { 'content-type': 'application/x-test' });
+        res.end(`${req.method} ${req.url} `.padEnd(100_000, '.'));
+      });
+      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+      stops.push(() => upstream.close());
+      const { port } = upstream.address() as net.AddressInfo;
+
+      const { wasm } = await buildExample('rust-proxy');
+      const base = await serve(wasm);
+      const target = encodeURIComponent(`http://127.0.0.1:${port}/up?a=1`);
+      const proxied = await fetch(`${base}/?url=${target}`);
+      expect(proxied.status).toBe(418);
+      expect(proxied.headers.get('content-type')).toBe('application/x-test');
+      const text = await proxied.text();
+      expect(text.length).toBe(100_000);
+      expect(text.startsWith('GET /up?a=1 ')).toBe(true);
+
+      const refused = await fetch(`${base}/?url=${encodeURIComponent('http://127.0.0.1:1/')}`);
+      expect(refused.status).toBe(502);
+      expect(await refused.text()).toContain('connection-refused');
+
+      const usage = await fetch(`${base}/`);
+      expect(usage.status).toBe(400);
+    },
+    BUILD_TIMEOUT,
+  );
+});
