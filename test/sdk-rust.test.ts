@@ -140,6 +140,19 @@ describe('Rust SDK build', () => {
   );
 
   it.skipIf(!toolchain)(
+    'builds the `micron new rust` template as it is copied',
+    async () => {
+      const dir = path.join(scratch, 'new-function');
+      cpSync(path.join(ROOT, 'sdk', 'templates', 'rust'), dir, { recursive: true });
+      const { output, bytes } = await buildRust(dir);
+      expect(output).toBe(path.join(dir, 'new-function.wasm'));
+      expect(isComponent(readFileSync(output))).toBe(true);
+      expect(bytes).toBeGreaterThan(0);
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it.skipIf(!toolchain)(
     'routes rust-json-api requests: path parameters, JSON echo, 400, 404 and 405',
     async () => {
       const { wasm } = await buildExample('rust-json-api');

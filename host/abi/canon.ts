@@ -24,8 +24,8 @@ export type Realloc = (oldPtr: number, oldSize: number, align: number, newSize: 
 /** One set of canonical options (memory, realloc, encoding) resolved for a live instance. */
 export class MemSlot {
   private buf: ArrayBuffer | undefined;
-  private u8v: Uint8Array = new Uint8Array(0);
-  private dvv: DataView = new DataView(new ArrayBuffer(0));
+  private u8v!: Uint8Array;
+  private dvv!: DataView;
   constructor(
     public memory: WebAssembly.Memory | undefined,
     public realloc: Realloc | undefined,

@@ -11,7 +11,7 @@ import type { WitRegistry } from '../abi/wit.js';
 import { MicronError } from '../errors.js';
 import { BLOCKING_FUNCTIONS, type HostInterfaces } from '../wasi/imports.js';
 import { PreparedComponent } from '../runtime/prepared-component.js';
-import { asyncify } from './asyncify.js';
+import { instrument } from './instrument.js';
 import { ComponentFormatError, coreModuleImports, isComponent, isCoreModule, readComponent, type ComponentStructure } from './component-binary.js';
 import { planComponent, type LinkPlan } from './link-plan.js';
 
@@ -27,6 +27,8 @@ export interface ArtifactMeta {
   instrumentMs: number;
   /** Component module indices replaced by instrumented bytes (`module-<i>.wasm`). */
   instrumented: number[];
+  /** Limits (pages) of the entry module's memory when it was turned into a pooled import. */
+  memory: { initial: number; maximum: number | null } | null;
   /** Number of core instances created per request. */
   instancesPerRequest?: number;
 }
@@ -51,7 +53,11 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Modules larger than this are not instrumented (binaryen time and size grow with them). */
+/**
+ * Modules larger than this are not rewritten: binaryen's time and the output
+ * size grow with them, and such guests (whole language runtimes) run with
+ * their own memory and without suspension.
+ */
 const MAX_INSTRUMENT_BYTES = 4 * 1024 * 1024;
 
 /** Turns uploads into artifacts and artifacts into prepared components. */
@@ -88,20 +94,22 @@ export class Compiler {
     const glue = transpiled.files['component.js'];
     if (glue) files.set('jco/component.js', glue);
 
-    // Instrument the per-request modules that import blocking functions.
+    // Rewrite the per-request entry module once: suspendable blocking calls, pooled memory.
     const t1 = performance.now();
     const instrumented: number[] = [];
-    for (const m of plan.dynamicModules) {
-      const blocking = plan.blockingImports.get(m);
-      const src = structure.modules[m];
-      if (!blocking || !src || src.length > MAX_INSTRUMENT_BYTES) continue;
-      if (m !== moduleOfEntry(plan)) continue;
+    let memory: ArtifactMeta['memory'] = null;
+    const m = moduleOfEntry(plan);
+    const src = structure.modules[m];
+    if (src && plan.dynamicModules.includes(m) && src.length <= MAX_INSTRUMENT_BYTES) {
+      const blocking = plan.blockingImports.get(m) ?? [];
       try {
-        files.set(`module-${m}.wasm`, await asyncify(src, blocking));
+        const out = await instrument(src, { asyncifyImports: blocking, importMemory: true });
+        files.set(`module-${m}.wasm`, out.bytes);
+        instrumented.push(m);
+        memory = out.memory;
       } catch (e) {
-        throw new MicronError('invalid_component', `core module ${m} cannot be prepared for suspension: ${firstLine(e)}`);
+        throw new MicronError('invalid_component', `core module ${m} cannot be prepared: ${firstLine(e)}`);
       }
-      instrumented.push(m);
     }
     const instrumentMs = performance.now() - t1;
     const meta: ArtifactMeta = {
@@ -112,6 +120,7 @@ export class Compiler {
       transpileMs: round(transpileMs),
       instrumentMs: round(instrumentMs),
       instrumented,
+      memory,
     };
     return { meta, files };
   }
@@ -140,7 +149,7 @@ export class Compiler {
     const compileMs = performance.now() - t0;
     let prepared: PreparedComponent;
     try {
-      prepared = PreparedComponent.create(plan, modules);
+      prepared = PreparedComponent.create(plan, modules, meta.memory ?? null);
     } catch (e) {
       throw new MicronError('invalid_component', `the component cannot be prepared: ${firstLine(e)}`);
     }

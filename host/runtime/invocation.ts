@@ -88,7 +88,9 @@ export class Invocation implements GuestContext, HttpInvocationState {
   outcome: Outcome | undefined;
   rewinding = false;
 
-  private readonly abort = new AbortController();
+  /** Created on first use: most invocations never need a signal, and AbortController is costly. */
+  private abort: AbortController | undefined;
+  private ended = false;
   private live: LiveInstance | undefined;
   private unwinding = false;
   private pending: Promise<unknown> | undefined;
@@ -107,6 +109,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
   ) {}
 
   get signal(): AbortSignal {
+    this.abort ??= new AbortController();
+    if (this.ended) this.abort.abort();
     return this.abort.signal;
   }
 
@@ -168,7 +172,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
         this.stats.suspensions++;
         this.tryDeliver(false);
         const remaining = deadlineMs - (performance.now() - started);
-        await withDeadline(this.pending!, remaining, this.abort.signal);
+        await withDeadline(this.pending!, remaining);
         this.pending = undefined;
         this.rewinding = true;
         this.live.asyncify!.startRewind(this.asyncifyBuf);
@@ -312,33 +316,28 @@ export class Invocation implements GuestContext, HttpInvocationState {
       if (this.partial[s]) this.logs.push({ stream: s, line: this.partial[s] });
       this.partial[s] = '';
     }
-    const mem = this.live?.memory;
-    if (mem) this.stats.memoryPages = mem.buffer.byteLength / 65536;
-    this.abort.abort();
+    const live = this.live;
+    if (live?.memory) this.stats.memoryPages = live.memory.buffer.byteLength / 65536;
+    this.ended = true;
+    this.abort?.abort();
     this.live = undefined;
+    if (live) this.prepared.release(live);
   }
 }
 
 class DeadlineError extends Error {}
 
-function withDeadline(p: Promise<unknown>, ms: number, signal: AbortSignal): Promise<unknown> {
+function withDeadline(p: Promise<unknown>, ms: number): Promise<unknown> {
   if (ms <= 0) return Promise.reject(new DeadlineError('the function exceeded its deadline while waiting'));
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new DeadlineError('the function exceeded its deadline while waiting')), ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(new DeadlineError('the invocation was aborted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => {
         clearTimeout(t);
-        signal.removeEventListener('abort', onAbort);
         resolve(v);
       },
       (e: unknown) => {
         clearTimeout(t);
-        signal.removeEventListener('abort', onAbort);
         reject(e instanceof Error ? e : new Error(String(e)));
       },
     );

@@ -6,6 +6,8 @@
  */
 import { MemSlot, lowerImport, lowerResourceDrop, type CoreFn, type Realloc } from '../abi/canon.js';
 import type { LinkPlan, CoreRef, InstanceStep } from '../compile/link-plan.js';
+import { POOL_MEMORY_IMPORT } from '../compile/instrument.js';
+import { MemoryPool } from './memory-pool.js';
 
 type Exports = Record<string, unknown>;
 
@@ -19,6 +21,8 @@ export interface LiveInstance {
   memory: WebAssembly.Memory | undefined;
   /** Realloc of the entry's instance, for allocating the suspension buffer. */
   realloc: Realloc | undefined;
+  /** The pooled memory this instance runs in, to return with {@link PreparedComponent.release}. */
+  pooled: WebAssembly.Memory | undefined;
 }
 
 /** Asyncify's exported controls. */
@@ -31,7 +35,15 @@ export interface AsyncifyControls {
 
 /** The per-request recipe for one dynamic step. */
 type DynamicStep =
-  | { kind: 'instantiate'; index: number; module: WebAssembly.Module; imports: Record<string, Exports> | undefined; args: { name: string; instance: number }[] }
+  | {
+      kind: 'instantiate';
+      index: number;
+      module: WebAssembly.Module;
+      imports: Record<string, Exports> | undefined;
+      args: { name: string; instance: number }[];
+      /** True for the module whose memory comes from the pool. */
+      pooled: boolean;
+    }
   | { kind: 'exports'; index: number; exports: { name: string; ref: CoreRef }[] };
 
 /**
@@ -44,11 +56,23 @@ export class PreparedComponent {
   private readonly dynamicSteps: DynamicStep[];
   /** True when the entry module was instrumented for suspension. */
   readonly suspendable: boolean;
+  /** Recycled memories of the entry module, when its memory was made an import at deploy. */
+  readonly pool: MemoryPool | undefined;
+  /** Import objects per pooled memory, so a reused memory reuses its imports too. */
+  private readonly pooledImports = new WeakMap<WebAssembly.Memory, Record<string, Exports>>();
 
   private constructor(
     readonly plan: LinkPlan,
     modules: (WebAssembly.Module | undefined)[],
+    memory: { initial: number; maximum: number | null } | null,
   ) {
+    const entryStep = plan.steps[plan.entry.instance];
+    const entryModule = entryStep?.kind === 'instantiate' ? modules[entryStep.module] : undefined;
+    const pooled =
+      memory !== null &&
+      entryModule !== undefined &&
+      WebAssembly.Module.imports(entryModule).some((i) => i.module === POOL_MEMORY_IMPORT.module && i.kind === 'memory');
+    this.pool = pooled ? new MemoryPool(memory.initial, memory.maximum ?? undefined) : undefined;
     this.hostFns = plan.hostFuncs.map((h) => (h.kind === 'lower' ? lowerImport(h.type, h.impl, h.slot) : lowerResourceDrop(h.resource)));
     this.instances = new Array(plan.steps.length).fill(undefined);
     this.dynamicSteps = [];
@@ -68,21 +92,32 @@ export class PreparedComponent {
           module,
           imports: allStatic ? this.importObject(step.args, this.instances) : undefined,
           args: step.args,
+          pooled: pooled && step.index === plan.entry.instance,
         });
       } else {
         this.dynamicSteps.push({ kind: 'exports', index: step.index, exports: step.exports });
       }
     }
-    const entryModule = plan.steps[plan.entry.instance];
     this.suspendable =
-      entryModule?.kind === 'instantiate' &&
-      modules[entryModule.module] !== undefined &&
-      WebAssembly.Module.exports(modules[entryModule.module]!).some((e) => e.name === 'asyncify_start_unwind');
+      entryModule !== undefined && WebAssembly.Module.exports(entryModule).some((e) => e.name === 'asyncify_start_unwind');
   }
 
-  /** Prepares a planned component from its compiled modules (index = component module index). */
-  static create(plan: LinkPlan, modules: (WebAssembly.Module | undefined)[]): PreparedComponent {
-    return new PreparedComponent(plan, modules);
+  /**
+   * Prepares a planned component from its compiled modules (index = component
+   * module index). `memory` gives the limits of the entry module's memory when
+   * it was turned into a pooled import at deploy.
+   */
+  static create(
+    plan: LinkPlan,
+    modules: (WebAssembly.Module | undefined)[],
+    memory: { initial: number; maximum: number | null } | null = null,
+  ): PreparedComponent {
+    return new PreparedComponent(plan, modules, memory);
+  }
+
+  /** Returns an instance's pooled memory once the instance is finished. */
+  release(live: LiveInstance): void {
+    if (live.pooled) this.pool!.release(live.pooled);
   }
 
   /** Number of core instances created per request. */
@@ -99,10 +134,25 @@ export class PreparedComponent {
     const plan = this.plan;
     // Slots must exist before instantiation (a start function may call imports).
     for (let i = 0; i < plan.slots.length; i++) slots[i] = new MemSlot(undefined, undefined, plan.slots[i]!.encoding);
+    let pooledMemory: WebAssembly.Memory | undefined;
     for (const step of this.dynamicSteps) {
       if (step.kind === 'instantiate') {
-        const imports = step.imports ?? this.importObject(step.args, inst);
-        inst[step.index] = (new WebAssembly.Instance(step.module, imports as WebAssembly.Imports).exports as Exports);
+        let imports = step.imports ?? this.importObject(step.args, inst);
+        if (step.pooled) {
+          pooledMemory = this.pool!.acquire();
+          let withMemory = this.pooledImports.get(pooledMemory);
+          if (!withMemory || !step.imports) {
+            withMemory = { ...imports, [POOL_MEMORY_IMPORT.module]: { [POOL_MEMORY_IMPORT.name]: pooledMemory } };
+            if (step.imports) this.pooledImports.set(pooledMemory, withMemory);
+          }
+          imports = withMemory;
+        }
+        try {
+          inst[step.index] = new WebAssembly.Instance(step.module, imports as WebAssembly.Imports).exports as Exports;
+        } catch (e) {
+          if (pooledMemory) this.pool!.release(pooledMemory);
+          throw e;
+        }
       } else {
         inst[step.index] = this.exportObject(step.exports, inst);
       }
@@ -127,6 +177,7 @@ export class PreparedComponent {
       asyncify,
       memory: ex.memory instanceof WebAssembly.Memory ? ex.memory : undefined,
       realloc: typeof ex.cabi_realloc === 'function' ? (ex.cabi_realloc as Realloc) : undefined,
+      pooled: pooledMemory,
     };
   }
 

@@ -98,6 +98,11 @@ export class Response {
     return this;
   }
 
+  /** Replaces the body with UTF-8 text (the content-type is left as it is). */
+  setText(text: string): Response {
+    return this.setBody(textBytes(text));
+  }
+
   /** The body streamed (for a fetched response; a built one yields nothing). */
   reader(): BodyReader | null {
     return this._reader;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { MicronError } from '../../host/errors.ts';
 import { buildAssemblyScript } from './assemblyscript.ts';
 import { buildRust } from './rust.ts';
+import { buildGo } from './go.ts';
 
 /** A guest language `micron build` knows. */
 export type Language = 'assemblyscript' | 'rust' | 'go';
@@ -34,6 +35,7 @@ export type Builder = (dir: string, opts: BuildOptions) => Promise<BuildResult>;
 const BUILDERS: Partial<Record<Language, Builder>> = {
   assemblyscript: buildAssemblyScript,
   rust: buildRust,
+  go: buildGo,
 };
 
 /**

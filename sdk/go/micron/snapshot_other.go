@@ -5,5 +5,3 @@ package micron
 // Without the micron_snapshot build tag (which `micron build` sets) a
 // function is always run fresh: there is nothing to resume from.
 func resumedFromSnapshot() bool { return false }
-
-

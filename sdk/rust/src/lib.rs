@@ -20,7 +20,7 @@
 //! imports declared here.
 //!
 //! What `std` cannot do on that target is provided here instead:
-//! [`log!`]/[`elog!`] for `println!`, [`env`] for `std::env`,
+//! [`log!`]/[`elog!`] for `println!`, [`env`](mod@env) for `std::env`,
 //! [`clock::Instant`] for `std::time::Instant`, [`fetch`] for networking.
 //!
 //! Source compatibility: Rust 1.63 (Debian bookworm) and later, edition 2021.
@@ -35,12 +35,14 @@ mod error;
 mod fetch;
 mod headers;
 pub mod json;
-#[doc(hidden)]
 pub mod log;
 mod method;
 mod request;
 mod response;
 mod text;
+/// The raw canonical-ABI imports the safe API is built on: `unsafe`, one
+/// function per WIT function, handles as `u32`. For what the safe API does
+/// not cover; follow the WIT's ownership rules exactly.
 #[allow(missing_docs)]
 pub mod wasi;
 

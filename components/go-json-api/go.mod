@@ -1,0 +1,10 @@
+module example.com/go-json-api
+
+// 1.22: ServeMux patterns with methods and {wildcards}.
+go 1.22
+
+require micron.dev/sdk/go v0.0.0
+
+// `micron build` always points this at the SDK of the micron doing the build;
+// the path here makes plain `go build`/`go vet`/gopls work inside the repository.
+replace micron.dev/sdk/go => ../../sdk/go

@@ -1,0 +1,45 @@
+// Deploy-time module rewriting with binaryen, in a worker thread so that it
+// neither blocks request serving nor can take the host down (binaryen.js
+// aborts its whole wasm instance on an internal assertion). Plain JavaScript:
+// workers do not inherit the TypeScript loader. See host/compile/instrument.ts.
+import { parentPort, workerData } from 'node:worker_threads';
+import binaryen from 'binaryen';
+
+const F = binaryen.Features;
+const FEATURES =
+  F.MutableGlobals | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.NontrappingFPToInt |
+  F.Multivalue | F.ReferenceTypes | F.CallIndirectOverlong | F.SIMD128;
+
+/** @type {{ module: Uint8Array, asyncifyImports: string[], importMemory: { module: string, name: string } | null }} */
+const { module, asyncifyImports, importMemory } = workerData;
+try {
+  const m = binaryen.readBinary(module);
+  m.setFeatures(FEATURES);
+  let memory = null;
+  if (importMemory) {
+    // Turn the module's own memory into an import, keeping its limits, data
+    // segments and export, so the host can hand it a recycled memory.
+    for (let i = 0; i < m.getNumExports(); i++) {
+      const info = binaryen.getExportInfo(m.getExportByIndex(i));
+      if (info.kind === binaryen.ExternalMemory) {
+        const mem = m.getMemoryInfo(info.value);
+        if (!mem.module && !mem.shared && !mem.is64) {
+          m.addMemoryImport(info.value, importMemory.module, importMemory.name, false);
+          memory = { initial: mem.initial, maximum: mem.max ?? null };
+        }
+        break;
+      }
+    }
+  }
+  if (asyncifyImports.length > 0) {
+    binaryen.setPassArgument('asyncify-imports', asyncifyImports.join(','));
+    binaryen.setOptimizeLevel(2);
+    binaryen.setShrinkLevel(1);
+    m.runPasses(['asyncify']);
+  }
+  const out = m.emitBinary();
+  m.dispose();
+  parentPort.postMessage({ ok: true, bytes: out, memory }, [out.buffer]);
+} catch (e) {
+  parentPort.postMessage({ ok: false, message: e instanceof Error ? e.message : String(e) });
+}

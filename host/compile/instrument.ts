@@ -1,0 +1,106 @@
+/**
+ * Deploy-time rewriting of a component's per-request core module, done once
+ * so that every request is cheaper:
+ *
+ * - **Suspension.** Binaryen's Asyncify pass lets a call to one of the listed
+ *   (blocking) imports unwind the wasm stack into linear memory and later
+ *   rewind it, so a guest can wait for I/O or time without blocking the event
+ *   loop. Only those imports are suspension points; a guest that never waits
+ *   pays one global check after each instrumented call.
+ * - **Pooled memory.** The module's own memory becomes an import
+ *   (`micron:pool/memory`) with the same limits and data segments. The host
+ *   then hands each instance a recycled, zeroed memory instead of having V8
+ *   reserve a fresh 10 GB region per request (see docs/adr/001-instantiation.md).
+ */
+import { Worker } from 'node:worker_threads';
+
+/** Exports Asyncify adds; the runtime drives suspension through them. */
+export const ASYNCIFY_EXPORTS = [
+  'asyncify_start_unwind',
+  'asyncify_stop_unwind',
+  'asyncify_start_rewind',
+  'asyncify_stop_rewind',
+  'asyncify_get_state',
+] as const;
+
+/** Where an instrumented module imports its memory from. */
+export const POOL_MEMORY_IMPORT = { module: 'micron:pool', name: 'memory' } as const;
+
+/** What {@link instrument} produced. */
+export interface Instrumented {
+  bytes: Uint8Array;
+  /** Limits of the memory that became an import (pages), or null when the module kept its own. */
+  memory: { initial: number; maximum: number | null } | null;
+}
+
+const WORKER = new URL('./instrument-worker.mjs', import.meta.url);
+
+/**
+ * Rewrites `module`: makes calls to `asyncifyImports` (as `module.field`)
+ * suspendable and, when `importMemory`, turns its memory into an import.
+ * Runs in a worker thread.
+ */
+export function instrument(module: Uint8Array, opts: { asyncifyImports: readonly string[]; importMemory: boolean }): Promise<Instrumented> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, {
+      workerData: {
+        module: withoutNameSection(module),
+        asyncifyImports: [...opts.asyncifyImports],
+        importMemory: opts.importMemory ? POOL_MEMORY_IMPORT : null,
+      },
+    });
+    type Reply = { ok: true; bytes: Uint8Array; memory: Instrumented['memory'] } | { ok: false; message: string };
+    worker.once('message', (m: Reply) => {
+      void worker.terminate();
+      if (m.ok) resolve({ bytes: new Uint8Array(m.bytes), memory: m.memory });
+      else reject(new Error(m.message));
+    });
+    worker.once('error', (e) => reject(e));
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`the instrumenting worker exited with code ${code}`));
+    });
+  });
+}
+
+/**
+ * Drops the `name` custom section: binaryen warns (on stdout) about name
+ * subsections it does not know, and the instrumented module is only run, not
+ * debugged by name.
+ */
+function withoutNameSection(bytes: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
+  let pos = 8;
+  const u32 = (): number => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[pos++]!;
+      result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result >>> 0;
+      shift += 7;
+    }
+  };
+  while (pos < bytes.length) {
+    const start = pos;
+    const id = bytes[pos++]!;
+    const size = u32();
+    const end = pos + size;
+    let keep = true;
+    if (id === 0) {
+      const nameStart = pos;
+      const len = u32();
+      const name = new TextDecoder().decode(bytes.subarray(pos, pos + len));
+      pos = nameStart;
+      keep = name !== 'name';
+    }
+    if (keep) parts.push(bytes.subarray(start, end));
+    pos = end;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

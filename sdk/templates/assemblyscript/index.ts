@@ -1,0 +1,9 @@
+// @ts-nocheck: keeps Micron's own type check off this template; delete it in your function.
+import { Request, Response, log } from "micron/sdk/assemblyscript";
+
+/** Called for every request; return the response. */
+export function handle(req: Request): Response {
+  log(req.method + " " + req.path);
+  const name = req.queryParam("name");
+  return Response.text("Hello, " + (name != null ? name : "world") + "!\n");
+}
