@@ -41,6 +41,11 @@ declare module 'autocannon' {
     '2xx': number;
   }
 
-  /** Without a callback, autocannon returns a thenable that settles with the results. */
-  export default function autocannon(opts: Options): PromiseLike<Result>;
+  /** Without a callback, autocannon returns its tracker, a thenable that settles with the results. */
+  export interface Tracker extends PromiseLike<Result> {
+    /** Every response, with its latency in ms (full precision; the `latency` histogram keeps whole ms). */
+    on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => void): this;
+  }
+
+  export default function autocannon(opts: Options): Tracker;
 }

@@ -269,6 +269,13 @@ describe('CommandRunner (CGI contract over a hand-written preview1 command)', ()
     expect(ok.body.length).toBe(10 * 1013 - 13);
   });
 
+  it('refuses, when created, a module that imports more than preview1 or exports no _start', async () => {
+    const extra = await parse(`(module (import "env" "abort" (func)) (memory (export "memory") 1) (func (export "_start")))`);
+    await expect(CommandRunner.compile(extra)).rejects.toMatchObject({ code: 'unsupported_imports', message: expect.stringMatching(/env\.abort/) });
+    const noStart = await parse(`(module (memory (export "memory") 1) (func (export "main")))`);
+    await expect(CommandRunner.compile(noStart)).rejects.toMatchObject({ code: 'unsupported_exports' });
+  });
+
   it('cuts stderr at its limit and says so', async () => {
     const runner = await runnerFor(rawWat({ stdout: 'Status: 200\n\n', stderr: 'e'.repeat(100) }));
     const res = await runner.run(request({ limits: { stderrBytes: 10 } }));

@@ -32,7 +32,16 @@
  */
 import { MicronError } from '../errors.ts';
 import { InstanceImage, pausableModule, resume, SNAPSHOT_MARKER, SNAPSHOT_PREPARE } from '../wasi/preview1/command-snapshot.ts';
-import { DEFAULT_STDERR_LIMIT, DEFAULT_STDOUT_LIMIT, encodeEnv, importAliases, Preview1 } from '../wasi/preview1/preview1.ts';
+import { ExternKind, readExports, readImportModules, readSections, SectionId } from '../wasi/preview1/core-module.ts';
+import {
+  DEFAULT_STDERR_LIMIT,
+  DEFAULT_STDOUT_LIMIT,
+  encodeEnv,
+  importAliases,
+  Preview1,
+  PREVIEW1_FUNCTIONS,
+  PREVIEW1_MODULE,
+} from '../wasi/preview1/preview1.ts';
 import type { Preview1Options } from '../wasi/preview1/preview1.ts';
 import { GuestClock } from '../wasi/preview1/guest-clock.ts';
 import { isProcExit } from '../wasi/preview1/proc.ts';
@@ -152,6 +161,7 @@ export class CommandRunner {
       this.mode = 'fresh';
     }
     this.#aliases = importAliases(this.#module);
+    checkShape(this.#module, this.#aliases);
   }
 
   /** Compiles `bytes` and returns a runner with snapshots enabled where the module supports them. */
@@ -271,6 +281,51 @@ export class CommandRunner {
     const image = InstanceImage.capture(instance, this.#globalCount, wasi.clock.offsetNs);
     return { image, wasi, instance, dirty: false };
   }
+}
+
+/**
+ * Rejects, at construction rather than per request, a module the runner
+ * cannot link or start.
+ *
+ * @throws MicronError `unsupported_imports` / `unsupported_exports`
+ */
+function checkShape(module: WebAssembly.Module, aliases: readonly [string, string][]): void {
+  const provided = new Set([...PREVIEW1_FUNCTIONS, ...aliases.map(([alias]) => alias)]);
+  const unsupported = WebAssembly.Module.imports(module)
+    .filter((i) => !(i.module === PREVIEW1_MODULE && i.kind === 'function' && provided.has(i.name)))
+    .map((i) => `${i.module}.${i.name} (${i.kind})`);
+  if (unsupported.length > 0) {
+    throw new MicronError('unsupported_imports', `a command may import only wasi_snapshot_preview1 functions; this one also imports ${unsupported.join(', ')}`);
+  }
+  const exports = WebAssembly.Module.exports(module);
+  if (!exports.some((e) => e.name === '_start' && e.kind === 'function') || !exports.some((e) => e.name === 'memory' && e.kind === 'memory')) {
+    throw new MicronError('unsupported_exports', 'a command must export a `_start` function and its `memory`');
+  }
+}
+
+/**
+ * The command module inside a `wasi:cli/run` component made with the
+ * preview1 command adapter (what `micron build` makes of a Go function): the
+ * core module that imports `wasi_snapshot_preview1` and exports `_start` and
+ * `memory`. The host runs it with {@link CommandRunner} and leaves the
+ * adapter and the component's shim modules aside. Undefined when there is none.
+ */
+export function findCommandModule(modules: readonly Uint8Array[]): Uint8Array | undefined {
+  return modules.find((bytes) => {
+    try {
+      const sections = readSections(bytes);
+      const payload = (id: number) => sections.find((s) => s.id === id)?.payload;
+      const exportSection = payload(SectionId.export);
+      const exports = exportSection ? readExports(exportSection) : [];
+      return (
+        exports.some((e) => e.name === '_start' && e.kind === ExternKind.func) &&
+        exports.some((e) => e.name === 'memory' && e.kind === ExternKind.memory) &&
+        readImportModules(payload(SectionId.import)).every((m) => m === PREVIEW1_MODULE)
+      );
+    } catch {
+      return false;
+    }
+  });
 }
 
 function trapError(error: unknown, wasi: Preview1): CommandError {

@@ -20,8 +20,15 @@ import { IncomingBody, IncomingRequest, type OutgoingResponse, ResponseOutparam,
 import { InputStream } from '../wasi/io/streams.js';
 import type { LiveInstance, PreparedComponent } from './prepared-component.js';
 
-/** Bytes reserved in guest memory for Asyncify's saved stack. */
-const ASYNCIFY_STACK = 64 * 1024;
+/**
+ * Where Asyncify keeps a suspended guest's stack. The region is borrowed from
+ * guest memory only while no guest code runs (between the end of an unwind
+ * and the start of the matching rewind, the stack lives in a host buffer and
+ * the guest's own bytes are put back), so it cannot collide with anything the
+ * guest allocated: a guest may reuse any memory at any time.
+ */
+const SWAP_BASE = 16;
+const SWAP_BYTES = 32 * 1024;
 
 /** Request headers a guest never sees: hop-by-hop headers that belong to the connection. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -94,7 +101,10 @@ export class Invocation implements GuestContext, HttpInvocationState {
   private live: LiveInstance | undefined;
   private unwinding = false;
   private pending: Promise<unknown> | undefined;
-  private asyncifyBuf = 0;
+  /** The guest bytes under the swap region while it is lent to Asyncify. */
+  private swapSaved: Uint8Array | undefined;
+  /** The suspended stack (header included) while the guest waits. */
+  private swapStack: Uint8Array | undefined;
   private response: { tag: 'ok'; val: OutgoingResponse } | { tag: 'err'; val: ErrorCode } | undefined;
   private delivered = false;
   private deliver!: (r: Response) => void;
@@ -166,16 +176,18 @@ export class Invocation implements GuestContext, HttpInvocationState {
           guestMs += performance.now() - g0;
         }
         if (!this.unwinding) break;
-        // The guest is waiting: settle what can be sent, wait, then rewind into the import.
+        // The guest is waiting: park its stack, settle what can be sent, wait, then rewind into the import.
         this.live.asyncify!.stopUnwind();
         this.unwinding = false;
+        this.parkStack();
         this.stats.suspensions++;
         this.tryDeliver(false);
         const remaining = deadlineMs - (performance.now() - started);
         await withDeadline(this.pending!, remaining);
         this.pending = undefined;
         this.rewinding = true;
-        this.live.asyncify!.startRewind(this.asyncifyBuf);
+        this.unparkStack();
+        this.live.asyncify!.startRewind(SWAP_BASE);
       }
       this.stats.guestUs = Math.round(guestMs * 1000);
       this.finishWith(undefined);
@@ -189,25 +201,20 @@ export class Invocation implements GuestContext, HttpInvocationState {
   /** GuestContext: suspends the guest until `p` settles. */
   suspend(p: Promise<unknown>): Suspended {
     const a = this.live?.asyncify;
-    if (!a) {
+    const mem = this.live?.memory;
+    if (!a || !mem) {
       throw this.trap('the guest must wait for I/O, but this component cannot be suspended (its blocking calls are not in its main module); see docs/architecture.md');
     }
-    if (this.asyncifyBuf === 0) {
-      const realloc = this.live!.realloc;
-      if (!realloc) throw this.trap('cannot suspend: the guest exports no cabi_realloc');
-      const ptr = realloc(0, 0, 8, ASYNCIFY_STACK + 8) >>> 0;
-      const dv = new DataView(this.live!.memory!.buffer);
-      dv.setUint32(ptr, ptr + 8, true);
-      dv.setUint32(ptr + 4, ptr + 8 + ASYNCIFY_STACK, true);
-      this.asyncifyBuf = ptr;
-    } else {
-      // Reset the saved-stack cursor for this unwind.
-      const dv = new DataView(this.live!.memory!.buffer);
-      dv.setUint32(this.asyncifyBuf, this.asyncifyBuf + 8, true);
-    }
+    const u8 = new Uint8Array(mem.buffer);
+    if (u8.length < SWAP_BASE + SWAP_BYTES) throw this.trap('cannot suspend: the guest memory is too small');
+    this.swapSaved ??= new Uint8Array(SWAP_BYTES);
+    this.swapSaved.set(u8.subarray(SWAP_BASE, SWAP_BASE + SWAP_BYTES));
+    const dv = new DataView(mem.buffer);
+    dv.setUint32(SWAP_BASE, SWAP_BASE + 8, true);
+    dv.setUint32(SWAP_BASE + 4, SWAP_BASE + SWAP_BYTES, true);
     this.pending = p;
     this.unwinding = true;
-    a.startUnwind(this.asyncifyBuf);
+    a.startUnwind(SWAP_BASE);
     return SUSPENDED;
   }
 
@@ -215,6 +222,27 @@ export class Invocation implements GuestContext, HttpInvocationState {
   stopRewind(): void {
     this.rewinding = false;
     this.live!.asyncify!.stopRewind();
+    // Give the guest its bytes back before the import reads its arguments.
+    const n = this.swapStack!.length;
+    new Uint8Array(this.live!.memory!.buffer).set(this.swapSaved!.subarray(0, n), SWAP_BASE);
+    this.swapStack = undefined;
+  }
+
+  /** After an unwind: move the saved stack to the host and restore the guest's bytes. */
+  private parkStack(): void {
+    const mem = this.live!.memory!;
+    const end = new DataView(mem.buffer).getUint32(SWAP_BASE, true);
+    const u8 = new Uint8Array(mem.buffer);
+    this.swapStack = u8.slice(SWAP_BASE, end);
+    u8.set(this.swapSaved!, SWAP_BASE);
+  }
+
+  /** Before a rewind: lend the region again and put the stack back. */
+  private unparkStack(): void {
+    const u8 = new Uint8Array(this.live!.memory!.buffer);
+    const stack = this.swapStack!;
+    this.swapSaved!.set(u8.subarray(SWAP_BASE, SWAP_BASE + stack.length));
+    u8.set(stack, SWAP_BASE);
   }
 
   trap(message: string): Trap {

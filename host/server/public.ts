@@ -56,13 +56,14 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     const target = route(url, host, deps.domain);
     if (!target) return errorResponse('function_not_found', 'no function in the request path; call /<name>/…', 404);
     const resolved = deps.registry.resolve(target.name);
+    const authority = host ?? url.host;
     if (!resolved) return errorResponse('function_not_found', `no function named ${JSON.stringify(target.name)}`, 404);
     const fn = resolved instanceof Promise ? await resolved : resolved;
     return deps.runtime.invoke(fn, {
       method: req.method,
       pathWithQuery: target.pathWithQuery,
       scheme: 'http',
-      authority: host,
+      authority,
       headers: req.headers as unknown as Iterable<[string, string]>,
       body: req.body,
     });

@@ -22,7 +22,7 @@ function load_(): string[] {
     }
     names = n;
   }
-  return n!;
+  return n;
 }
 
 /** The value of environment variable `name`, or null when it is not set. */

@@ -95,23 +95,38 @@ export class JsonValue {
 
   /** Serializes to compact JSON. */
   toString(): string {
+    const parts: string[] = [];
+    this.writeTo(parts);
+    return parts.join("");
+  }
+
+  /** Appends the serialized pieces (joined once at the end: no quadratic concatenation). */
+  private writeTo(parts: string[]): void {
     switch (this.kind) {
-      case JsonKind.Bool: return this.bool ? "true" : "false";
-      case JsonKind.Number: return this.str;
-      case JsonKind.String: return jsonQuote(this.str);
+      case JsonKind.Bool: parts.push(this.bool ? "true" : "false"); break;
+      case JsonKind.Number: parts.push(this.str); break;
+      case JsonKind.String: parts.push(jsonQuote(this.str)); break;
       case JsonKind.Array: {
-        let s = "[";
-        for (let i = 0; i < this.items.length; i++) s += (i ? "," : "") + unchecked(this.items[i]).toString();
-        return s + "]";
+        parts.push("[");
+        for (let i = 0; i < this.items.length; i++) {
+          if (i) parts.push(",");
+          unchecked(this.items[i]).writeTo(parts);
+        }
+        parts.push("]");
+        break;
       }
       case JsonKind.Object: {
-        let s = "{";
+        parts.push("{");
         for (let i = 0; i < this.items.length; i++) {
-          s += (i ? "," : "") + jsonQuote(unchecked(this.keys[i])) + ":" + unchecked(this.items[i]).toString();
+          if (i) parts.push(",");
+          parts.push(jsonQuote(unchecked(this.keys[i])));
+          parts.push(":");
+          unchecked(this.items[i]).writeTo(parts);
         }
-        return s + "}";
+        parts.push("}");
+        break;
       }
-      default: return "null";
+      default: parts.push("null");
     }
   }
 }
@@ -137,24 +152,25 @@ function hexDigit(c: i32): i32 {
 
 /** `s` as a JSON string literal, quotes included. */
 export function jsonQuote(s: string): string {
-  let out = "\"";
+  const parts: string[] = ["\""];
   let run = 0;
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    let esc: string | null = null;
-    if (c == 34) esc = "\\\"";
-    else if (c == 92) esc = "\\\\";
-    else if (c == 10) esc = "\\n";
-    else if (c == 13) esc = "\\r";
-    else if (c == 9) esc = "\\t";
-    else if (c < 32) esc = "\\u00" + HEX.charAt(c >> 4) + HEX.charAt(c & 15);
-    if (esc != null) {
-      out += s.substring(run, i) + esc;
-      run = i + 1;
-    }
+    if (c >= 32 && c != 34 && c != 92) continue;
+    parts.push(s.substring(run, i));
+    if (c == 34) parts.push("\\\"");
+    else if (c == 92) parts.push("\\\\");
+    else if (c == 10) parts.push("\\n");
+    else if (c == 13) parts.push("\\r");
+    else if (c == 9) parts.push("\\t");
+    else parts.push("\\u00" + HEX.charAt(c >> 4) + HEX.charAt(c & 15));
+    run = i + 1;
   }
-  return out + s.substring(run) + "\"";
+  if (run == 0) return "\"" + s + "\"";
+  parts.push(s.substring(run));
+  parts.push("\"");
+  return parts.join("");
 }
 
 /** Parses JSON text; null when it is not valid JSON. */
@@ -249,36 +265,39 @@ class Parser {
   private string(): string | null {
     const t = this.text;
     let i = ++this.pos;
-    let out = "";
+    const parts: string[] = [];
     let run = i;
     while (i < t.length) {
       const c = t.charCodeAt(i);
       if (c == 34) {
         this.pos = i + 1;
-        return out + t.substring(run, i);
+        if (parts.length == 0) return t.substring(run, i);
+        parts.push(t.substring(run, i));
+        return parts.join("");
       }
       if (c < 32) return null;
       if (c == 92) {
         if (i + 1 >= t.length) return null;
-        out += t.substring(run, i);
+        parts.push(t.substring(run, i));
         const e = t.charCodeAt(i + 1);
         i += 2;
-        if (e == 110) out += "\n";
-        else if (e == 116) out += "\t";
-        else if (e == 114) out += "\r";
-        else if (e == 98) out += "\b";
-        else if (e == 102) out += "\f";
-        else if (e == 34 || e == 92 || e == 47) out += String.fromCharCode(e);
-        else if (e == 117 && i + 4 <= t.length) {
-          let code = 0;
+        let code = e;
+        if (e == 110) code = 10;
+        else if (e == 116) code = 9;
+        else if (e == 114) code = 13;
+        else if (e == 98) code = 8;
+        else if (e == 102) code = 12;
+        else if (e == 117) {
+          if (i + 4 > t.length) return null;
+          code = 0;
           for (let k = 0; k < 4; k++) {
             const d = hexDigit(t.charCodeAt(i + k));
             if (d < 0) return null;
             code = (code << 4) | d;
           }
-          out += String.fromCharCode(code);
           i += 4;
-        } else return null;
+        } else if (e != 34 && e != 92 && e != 47) return null;
+        parts.push(String.fromCharCode(code));
         run = i;
         continue;
       }

@@ -81,6 +81,6 @@ export class ResponseWriter {
       w = head.sendHead(this.outparam);
       this.writer = w;
     }
-    return w!;
+    return w;
   }
 }

@@ -88,8 +88,10 @@ export async function buildAssemblyScript(
 
   const ascFile = findAsc(root);
   progress(`asc ${args.join(' ')}`);
-  const core = await compile(ascFile, args, root);
+  const { core, log } = await compile(ascFile, args, root);
+  if (log) progress(log);
 
+  checkImports(core, root);
   progress(`embedding WIT world ${WORLD} (string encoding utf8)`);
   const { componentEmbed, componentNew } = await import('@bytecodealliance/jco');
   let component: Uint8Array;
@@ -210,10 +212,15 @@ async function readSource(name, baseDir) {
 interface CompileReply {
   error: string | null;
   log: string;
-  core: Uint8Array | null;
+  core: Uint8Array<ArrayBuffer> | null;
 }
 
-async function compile(ascFile: string, args: string[], root: string): Promise<Uint8Array> {
+/** Runs asc; returns the core module and any warnings it printed. */
+async function compile(
+  ascFile: string,
+  args: string[],
+  root: string,
+): Promise<{ core: Uint8Array<ArrayBuffer>; log: string }> {
   const workerData = { ascUrl: pathToFileURL(ascFile).href, args, packageRoot: PACKAGE_ROOT };
   const worker = new Worker(COMPILE_WORKER, { eval: true, execArgv: [], workerData });
   const reply = await new Promise<CompileReply>((resolve, reject) => {
@@ -222,10 +229,11 @@ async function compile(ascFile: string, args: string[], root: string): Promise<U
     worker.once('exit', (code) => reject(new Error(`the compiler worker exited with code ${code}`)));
   }).finally(() => void worker.terminate());
   if (reply.error || !reply.core) {
-    const log = reply.log.trim();
-    throw new MicronError('build_failed', `${root}: asc failed: ${reply.error ?? 'no output'}${log ? `\n${log}` : ''}`);
+    // asc's own output already ends with the error ("FAILURE …").
+    const log = reply.log.trim() || reply.error || 'no output';
+    throw new MicronError('build_failed', `${root}: asc failed:\n${log}`);
   }
-  return reply.core;
+  return { core: reply.core, log: reply.log.trim() };
 }
 
 /**
@@ -263,16 +271,27 @@ async function withPreopen<T>(dir: string, run: () => Promise<T>): Promise<T> {
   return next;
 }
 
-/** An error's message, with a hint for the usual cause of a rejected module. */
+/**
+ * Fails early, with a hint, when the core module imports anything but WASI:
+ * asc links `env` imports for a few standard-library functions, and
+ * wit-component's error for them is cryptic.
+ */
+function checkImports(core: Uint8Array<ArrayBuffer>, root: string): void {
+  const foreign = WebAssembly.Module.imports(new WebAssembly.Module(core))
+    .filter((i) => !i.module.startsWith('wasi:'))
+    .map((i) => `${i.module}.${i.name}`);
+  if (foreign.length === 0) return;
+  throw new MicronError(
+    'build_failed',
+    `${root}: the module imports ${foreign.join(', ')}, which a component cannot have. ` +
+      'Date.now(), Math.random(), console.* and trace() import from "env": use the SDK\'s now(), ' +
+      'randomU64() and log() instead.',
+  );
+}
+
+/** An error's message. */
 function explain(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/module "env"|env\.|"env"/.test(message)) {
-    return (
-      `${message}\n(hint: the module imports from "env": avoid Date.now(), Math.random(), console.*, ` +
-      'and trace(); use the SDK\'s now(), randomU64() and log() instead)'
-    );
-  }
-  return message;
+  return err instanceof Error ? err.message : String(err);
 }
 
 // `node --import tsx sdk/build/assemblyscript.ts <dir>...` rebuilds projects

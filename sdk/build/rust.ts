@@ -124,7 +124,7 @@ export async function buildRust(dir: string, opts: RustBuildOptions = {}): Promi
     source,
   ];
   progress(`rustc ${args.join(' ')}`);
-  const warnings = await rustc(toolchain, args, root, `${manifest.crateName}`);
+  const warnings = await rustc(toolchain, args, root, manifest.crateName);
   if (warnings) progress(warnings);
 
   progress(`embedding WIT world ${WORLD}`);

@@ -31,6 +31,7 @@ export class BodyBuffer implements Sink {
   failure: Error | undefined;
   /** True once the body was finished successfully. */
   finished = false;
+  private doneWaiters: (() => void)[] = [];
 
   constructor(private readonly limit: number) {}
 
@@ -80,6 +81,19 @@ export class BodyBuffer implements Sink {
     this.finished = true;
     this.controller?.close();
     this.wake();
+    this.settle();
+  }
+
+  /** Resolves once the body is finished or failed. */
+  whenDone(): Promise<void> {
+    if (this.finished || this.failure) return Promise.resolve();
+    return new Promise((resolve) => this.doneWaiters.push(resolve));
+  }
+
+  private settle(): void {
+    const w = this.doneWaiters;
+    this.doneWaiters = [];
+    for (const f of w) f();
   }
 
   /** The body cannot complete (guest dropped it unfinished, trapped, or hit a limit). */
@@ -89,6 +103,7 @@ export class BodyBuffer implements Sink {
     this.failure = e;
     this.controller?.error(e);
     this.wake();
+    this.settle();
   }
 
   /** The buffered bytes as one array (only before {@link toStream}). */

@@ -66,14 +66,8 @@ async function send(cx: GuestContext, req: OutgoingRequest, url: URL, options: R
   const buf = req.body?.buffer;
   if (buf) {
     if (!buf.finished && !buf.failure) {
-      // Body still being written: wait until the guest finishes it (the guest may write after `handle`).
-      await new Promise<void>((resolve) => {
-        const check = (): void => {
-          if (buf.finished || buf.failure || cx.signal.aborted) resolve();
-          else void buf.whenWritable().then(() => setTimeout(check, 1));
-        };
-        check();
-      });
+      // The guest may finish the body after calling `handle`: wait for it (or for the invocation to end).
+      await Promise.race([buf.whenDone(), new Promise((resolve) => cx.signal.addEventListener('abort', resolve, { once: true }))]);
     }
     if (buf.failure) return { tag: 'err', val: { tag: 'HTTP-request-error' } };
     const bytes = buf.takeBuffered();

@@ -128,6 +128,42 @@ export function writeExports(entries: readonly ExportEntry[]): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+/** The module names of a module's imports (with repeats). */
+export function readImportModules(payload: Uint8Array | undefined): string[] {
+  const out: string[] = [];
+  if (payload === undefined) return out;
+  const r = new ByteReader(payload);
+  const n = r.u32();
+  for (let i = 0; i < n; i++) {
+    out.push(r.name());
+    r.name();
+    skipImportDesc(r);
+  }
+  return out;
+}
+
+function skipImportDesc(r: ByteReader): number {
+  const kind = r.byte();
+  if (kind === ExternKind.func) {
+    r.u32();
+  } else if (kind === ExternKind.table) {
+    r.byte();
+    const flags = r.u32();
+    r.u32();
+    if (flags & 1) r.u32();
+  } else if (kind === ExternKind.memory) {
+    const flags = r.u32();
+    r.u32();
+    if (flags & 1) r.u32();
+  } else if (kind === ExternKind.global) {
+    r.byte();
+    r.byte();
+  } else {
+    throw new TypeError(`wasm: unknown import kind ${kind}`);
+  }
+  return kind;
+}
+
 /** Counts imported functions and globals. */
 export function countImports(payload: Uint8Array | undefined): { funcs: number; globals: number } {
   const counts = { funcs: 0, globals: 0 };
@@ -137,26 +173,9 @@ export function countImports(payload: Uint8Array | undefined): { funcs: number; 
   for (let i = 0; i < n; i++) {
     r.name();
     r.name();
-    const kind = r.byte();
-    if (kind === ExternKind.func) {
-      r.u32();
-      counts.funcs++;
-    } else if (kind === ExternKind.table) {
-      r.byte();
-      const flags = r.u32();
-      r.u32();
-      if (flags & 1) r.u32();
-    } else if (kind === ExternKind.memory) {
-      const flags = r.u32();
-      r.u32();
-      if (flags & 1) r.u32();
-    } else if (kind === ExternKind.global) {
-      r.byte();
-      r.byte();
-      counts.globals++;
-    } else {
-      throw new TypeError(`wasm: unknown import kind ${kind}`);
-    }
+    const kind = skipImportDesc(r);
+    if (kind === ExternKind.func) counts.funcs++;
+    else if (kind === ExternKind.global) counts.globals++;
   }
   return counts;
 }

@@ -25,6 +25,13 @@ const USER_ENTRY = 1;
 /** A declaration only the SDK's serve.ts has; it finds the SDK however it was imported. */
 const SDK_MARKER = 'export function __micronRespond(';
 
+/** An error asc prints as its bare message (it prints `stack`). */
+function failure(message) {
+  const error = new Error(`micron: ${message}`);
+  error.stack = error.message;
+  return error;
+}
+
 export default class WitExports {
   afterParse(parser) {
     const entries = parser.sources.filter((s) => s.sourceKind === USER_ENTRY && !s.normalizedPath.startsWith('~lib/'));
@@ -35,17 +42,17 @@ export default class WitExports {
       }
     }
     if (found.length === 0) {
-      throw new Error(
-        'micron: the entry file must export `function handle(req: Request): Response` ' +
+      throw failure(
+        'the entry file must export `function handle(req: Request): Response` ' +
           'or `function handleStream(req: Request, res: ResponseWriter): void`',
       );
     }
     if (found.length > 1) {
-      throw new Error(`micron: export only one handler; found ${found.map((f) => f.name).join(' and ')}`);
+      throw failure(`export only one handler; found ${found.map((f) => f.name).join(' and ')}`);
     }
     const sdk = parser.sources.find((s) => s.text.includes(SDK_MARKER));
     if (!sdk) {
-      throw new Error('micron: the entry file does not import the SDK ("micron/sdk/assemblyscript")');
+      throw failure('the entry file does not import the SDK ("micron/sdk/assemblyscript")');
     }
     const { source, name } = found[0];
     const dir = path.posix.dirname(source.normalizedPath);
@@ -88,7 +95,7 @@ export default class WitExports {
       exports.push(binaryen.getExportInfo(module.getExportByIndex(i)));
     }
     const glue = exports.find((e) => e.name === GLUE_EXPORT);
-    if (!glue) throw new Error(`micron: ${GLUE_EXPORT} was not compiled`);
+    if (!glue) throw failure(`${GLUE_EXPORT} was not compiled`);
     for (const e of exports) {
       if (!KEEP.has(e.name)) module.removeExport(e.name);
     }

@@ -1,0 +1,383 @@
+/**
+ * HTTP load over loopback with autocannon (programmatic API): each target
+ * server runs alone, in its own process group, pinned to CPU 0 with
+ * `taskset` when it exists; autocannon runs in this process, pinned to CPU 1
+ * for the duration. Targets, all answering `Hello from Micron!\n`:
+ *
+ * 1. bare Hono on @hono/node-server (the baseline; bench/hono-server.ts);
+ * 2. `micron serve` with components/hello deployed through the admin API, loaded at `/hello/`;
+ * 3. `jco serve components/hello/hello.wasm --isolate-requests instance` (a fresh instance per request).
+ *
+ * Every response body is checked (`mismatches`); non-2xx, errors, timeouts
+ * and mismatches must all be 0. Run alone: `node --import tsx bench/http.ts`
+ * (BENCH_DURATION=seconds, BENCH_QUICK=1).
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import autocannon, { type Result } from 'autocannon';
+import { markdownTable, num, ratio } from './table.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const HELLO = join(ROOT, 'components/hello/hello.wasm');
+const EXPECTED_BODY = 'Hello from Micron!\n';
+/** How long a server may take to print its ready line (jco serve transpiles first). */
+const READY_TIMEOUT_MS = 120_000;
+
+/** Options of {@link runHttpBench}. */
+export interface HttpOptions {
+  /** Measured seconds per target. */
+  durationS: number;
+  /** Seconds of unmeasured load before each measurement. */
+  warmupS: number;
+  connections: number;
+}
+
+/** One target's figures. */
+export interface HttpRow {
+  name: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  mismatches: number;
+  /** CPU the server's process group used, in cores (1 = one core busy); undefined without /proc. */
+  serverCores: number | undefined;
+  /** CPU this process (autocannon) used, in cores. */
+  clientCores: number;
+}
+
+/** The bench's rows, its markdown section and the count of failed requests. */
+export interface HttpReport {
+  rows: HttpRow[];
+  markdown: string;
+  /** non-2xx + errors + timeouts + body mismatches, over all targets. */
+  failures: number;
+}
+
+const live = new Set<ChildProcess>();
+
+/** SIGKILLs every server process group still running; safe to call from exit handlers. */
+export function killServers(): void {
+  for (const c of live) signalGroup(c, 'SIGKILL');
+  live.clear();
+}
+
+function signalGroup(c: ChildProcess, signal: NodeJS.Signals): void {
+  if (c.pid === undefined) return;
+  try {
+    process.kill(-c.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** A server child in its own process group, with its output kept for error messages. */
+class ServerProcess {
+  readonly exited: Promise<void>;
+  private readonly child: ChildProcess;
+  private readonly lines: string[] = [];
+  private readonly waiters = new Set<{ re: RegExp; resolve: (m: RegExpMatchArray) => void; reject: (e: Error) => void }>();
+
+  constructor(
+    readonly name: string,
+    command: string[],
+    env: NodeJS.ProcessEnv = {},
+  ) {
+    const [file, ...args] = pinned(0, command);
+    this.child = spawn(file!, args, { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(this.child);
+    for (const s of [this.child.stdout!, this.child.stderr!]) createInterface({ input: s }).on('line', (l) => this.onLine(l));
+    this.exited = new Promise((done) => {
+      const gone = (why: string): void => {
+        live.delete(this.child);
+        for (const w of this.waiters) w.reject(new Error(`${name} ${why} before it was ready:\n${this.tail()}`));
+        this.waiters.clear();
+        done();
+      };
+      this.child.once('exit', (code, signal) => gone(`exited (${signal ?? code})`));
+      this.child.once('error', (e) => gone(`failed to start (${e.message})`));
+    });
+  }
+
+  /** Resolves with the first output line matching `re`. */
+  waitFor(re: RegExp): Promise<RegExpMatchArray> {
+    for (const l of this.lines) {
+      const m = re.exec(l);
+      if (m) return Promise.resolve(m);
+    }
+    return new Promise((resolve, reject) => {
+      const w = { re, resolve, reject };
+      const timer = setTimeout(() => {
+        this.waiters.delete(w);
+        reject(new Error(`${this.name} printed no ${re} within ${READY_TIMEOUT_MS} ms:\n${this.tail()}`));
+      }, READY_TIMEOUT_MS);
+      w.resolve = (m) => (clearTimeout(timer), resolve(m));
+      w.reject = (e) => (clearTimeout(timer), reject(e));
+      this.waiters.add(w);
+    });
+  }
+
+  /** CPU seconds used so far by every live process in the group (Linux /proc), or undefined. */
+  cpuSeconds(): number | undefined {
+    return this.child.pid === undefined ? undefined : groupCpuSeconds(this.child.pid);
+  }
+
+  /** SIGTERM to the group, SIGKILL after 5 s, then SIGKILL whatever is left of the group. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      signalGroup(this.child, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(this.child, 'SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    signalGroup(this.child, 'SIGKILL');
+    live.delete(this.child);
+  }
+
+  private onLine(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > 40) this.lines.shift();
+    for (const w of this.waiters) {
+      const m = w.re.exec(line);
+      if (m) {
+        this.waiters.delete(w);
+        w.resolve(m);
+      }
+    }
+  }
+
+  private tail(): string {
+    return this.lines.map((l) => `  | ${l}`).join('\n');
+  }
+}
+
+const HAS_TASKSET = spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
+const CAN_PIN = HAS_TASKSET && cpus().length >= 2;
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** `command` prefixed with `taskset -c <cpu>` when pinning is possible. */
+function pinned(cpu: number, command: string[]): string[] {
+  return CAN_PIN ? ['taskset', '-c', String(cpu), ...command] : command;
+}
+
+/** Pins every thread of this process to `cpu`; returns the function that restores the previous mask. */
+function pinSelf(cpu: number): () => void {
+  if (!CAN_PIN) return () => undefined;
+  const pid = String(process.pid);
+  const mask = /:\s*([0-9a-f,]+)\s*$/i.exec(execFileSync('taskset', ['-p', pid], { encoding: 'utf8' }))?.[1];
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), pid], { stdio: 'ignore' });
+  return () => {
+    if (mask) execFileSync('taskset', ['-a', '-p', mask, pid], { stdio: 'ignore' });
+  };
+}
+
+/** utime + stime of every process whose process group is `pgid`, in seconds. */
+function groupCpuSeconds(pgid: number): number | undefined {
+  let ticks = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after "pid (comm) ": state ppid pgrp … utime(14) stime(15), numbered from 1.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / CLK_TCK;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((ok, fail) => srv.once('error', fail).listen(0, '127.0.0.1', ok));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((ok) => srv.close(ok));
+  return port;
+}
+
+/** A started target: its server and the URL to load. */
+interface Started {
+  server: ServerProcess;
+  url: string;
+}
+
+interface Target {
+  name: string;
+  start(tmp: string): Promise<Started>;
+}
+
+const LISTENING = /^\{"msg":"listening".*\}$/;
+const node = (args: string[]): string[] => [process.execPath, ...args];
+
+const TARGETS: Target[] = [
+  {
+    name: 'Hono (@hono/node-server)',
+    async start() {
+      const server = new ServerProcess('hono', node(['--import', 'tsx', join(ROOT, 'bench/hono-server.ts')]));
+      const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number };
+      return { server, url: `http://127.0.0.1:${ready.public}/` };
+    },
+  },
+  {
+    name: 'Micron (micron serve)',
+    async start(tmp) {
+      const token = randomBytes(16).toString('hex');
+      const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data-dir', join(tmp, 'micron'), '--no-examples'];
+      const server = new ServerProcess('micron', node([join(ROOT, 'bin/micron.js'), ...args]), { MICRON_ADMIN_TOKEN: token });
+      const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number; admin: number };
+      const res = await fetch(`http://127.0.0.1:${ready.admin}/v1/functions/hello`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/wasm' },
+        body: readFileSync(HELLO),
+      });
+      if (!res.ok) throw new Error(`deploying hello to micron answered ${res.status}: ${await res.text()}`);
+      return { server, url: `http://127.0.0.1:${ready.public}/hello/` };
+    },
+  },
+  {
+    name: 'jco serve --isolate-requests instance',
+    async start(tmp) {
+      const port = await freePort();
+      const jco = realpathSync(join(ROOT, 'node_modules/.bin/jco'));
+      // --jco-dir: jco's own temp dir is only removed on a clean exit; this one is ours to remove.
+      const args = ['serve', HELLO, '--host', '127.0.0.1', '--port', String(port), '--isolate-requests', 'instance', '--jco-dir', join(tmp, 'jco')];
+      const server = new ServerProcess('jco serve', node([jco, ...args]));
+      const m = await server.waitFor(/Server listening @ [\d.]+:(\d+)/);
+      return { server, url: `http://127.0.0.1:${m[1]}/` };
+    },
+  },
+];
+
+/** One autocannon run, with every response's latency (autocannon's own histogram keeps whole ms only). */
+async function load(url: string, connections: number, durationS: number): Promise<{ result: Result; latencyMs: Float64Array }> {
+  const times: number[] = [];
+  const run = autocannon({ url, connections, duration: durationS, pipelining: 1, timeout: 10, expectBody: EXPECTED_BODY });
+  run.on('response', (_client, _status, _bytes, ms) => times.push(ms));
+  const result = await run;
+  return { result, latencyMs: Float64Array.from(times).sort() };
+}
+
+/** The `p`-quantile (0–1) of sorted values. */
+function quantile(sorted: Float64Array, p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<HttpRow> {
+  const { server, url } = await target.start(tmp);
+  try {
+    const probe = await fetch(url);
+    const body = await probe.text();
+    if (probe.status !== 200 || body !== EXPECTED_BODY) throw new Error(`${target.name}: ${url} answered ${probe.status} ${JSON.stringify(body.slice(0, 200))}`);
+    if (opts.warmupS > 0) await load(url, opts.connections, opts.warmupS);
+    const serverCpu0 = server.cpuSeconds();
+    const clientCpu0 = process.cpuUsage();
+    const { result: r, latencyMs } = await load(url, opts.connections, opts.durationS);
+    const clientCpu = process.cpuUsage(clientCpu0);
+    const serverCpu1 = server.cpuSeconds();
+    return {
+      name: target.name,
+      rps: r.requests.total / r.duration,
+      p50Ms: quantile(latencyMs, 0.5),
+      p99Ms: quantile(latencyMs, 0.99),
+      requests: r.requests.total,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      timeouts: r.timeouts,
+      mismatches: r.mismatches,
+      serverCores: serverCpu0 === undefined || serverCpu1 === undefined ? undefined : (serverCpu1 - serverCpu0) / r.duration,
+      clientCores: (clientCpu.user + clientCpu.system) / 1e6 / r.duration,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Runs every target in turn; see the file comment. */
+export async function runHttpBench(opts: HttpOptions): Promise<HttpReport> {
+  const tmp = await mkdtemp(join(tmpdir(), 'micron-bench-http-'));
+  const unpin = pinSelf(1);
+  process.once('exit', killServers);
+  try {
+    const rows: HttpRow[] = [];
+    for (const t of TARGETS) {
+      process.stderr.write(`http: ${t.name} …\n`);
+      rows.push(await measure(t, opts, tmp));
+    }
+    const failures = rows.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts + r.mismatches, 0);
+    return { rows, markdown: render(rows, opts), failures };
+  } finally {
+    killServers();
+    process.off('exit', killServers);
+    unpin();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function render(rows: HttpRow[], opts: HttpOptions): string {
+  const [hono, micron, jco] = rows;
+  const table = markdownTable(
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'timeouts', 'body mismatches', 'server CPU (cores)', 'client CPU (cores)'],
+    rows.map((r) => [
+      r.name,
+      num(r.rps, 0),
+      num(r.p50Ms, 2),
+      num(r.p99Ms, 2),
+      String(r.requests),
+      String(r.non2xx),
+      String(r.errors),
+      String(r.timeouts),
+      String(r.mismatches),
+      num(r.serverCores, 2),
+      num(r.clientCores, 2),
+    ]),
+  );
+  const vs = (a: HttpRow | undefined, b: HttpRow | undefined): string =>
+    `req/s ${ratio(a?.rps, b?.rps)}, p50 latency ${ratio(a?.p50Ms, b?.p50Ms)}, p99 latency ${ratio(a?.p99Ms, b?.p99Ms)}`;
+  const failures = rows.filter((r) => r.non2xx + r.errors + r.timeouts + r.mismatches > 0).map((r) => r.name);
+  return [
+    '## HTTP load (loopback, autocannon)',
+    '',
+    table,
+    '',
+    `- Micron / Hono: ${vs(micron, hono)}`,
+    `- Micron / jco serve: ${vs(micron, jco)}`,
+    failures.length > 0 ? `- **FAILED REQUESTS** on: ${failures.join(', ')}` : '- every response was 200 with the expected body',
+    '',
+    `${opts.connections} connections, pipelining 1, ${opts.durationS} s measured after ${opts.warmupS} s of warm-up per target. ` +
+      (CAN_PIN ? 'Server pinned to CPU 0 (`taskset -c 0`), autocannon to CPU 1.' : 'Not pinned (no taskset or fewer than 2 CPUs): client and server share CPUs.') +
+      ' CPU columns: CPU seconds per second of the run (1.00 = one core busy); a client near 1.00 means the load generator, not the server, set the pace.',
+    '',
+  ].join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.env.BENCH_QUICK === '1';
+  const durationS = Number(process.env.BENCH_DURATION ?? (quick ? 2 : 10));
+  const report = await runHttpBench({ durationS, warmupS: quick ? 0.5 : 2, connections: 50 });
+  process.stdout.write(report.markdown);
+  process.exit(report.failures > 0 ? 1 : 0);
+}

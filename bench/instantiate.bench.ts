@@ -1,0 +1,243 @@
+/**
+ * In-process instantiation bench for components/hello (tinybench):
+ *
+ * (a) `new WebAssembly.Instance` of hello's main core module with no-op imports — the baseline;
+ * (a') the same, for the Asyncify-instrumented copy of that module Micron actually runs;
+ * (b) Micron's `PreparedComponent#instantiate` only;
+ * (c) Micron instantiate + handle: a whole `Invocation#run`, response body read;
+ * (d) the `instantiate()` jco generates (`transpile --instantiation sync`) with preview2-shim imports.
+ *
+ * Every task's setup (transpile, compile, prepare, import objects) happens
+ * before timing. Ratios are to (a) measured in the same run. Heap per
+ * instance is the `heapUsed` growth, after full GCs, while N results are kept
+ * alive (wasm linear memory lives outside the JS heap and is not counted).
+ *
+ * Run alone: `node --import tsx bench/instantiate.bench.ts` (BENCH_QUICK=1 for a short run).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { transpile } from '@bytecodealliance/jco';
+import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
+import { Bench } from 'tinybench';
+import type { MemSlot } from '../host/abi/canon.ts';
+import { WitRegistry } from '../host/abi/wit.ts';
+import { Compiler } from '../host/compile/compiler.ts';
+import { readComponent } from '../host/compile/component-binary.ts';
+import { DEFAULT_LIMITS } from '../host/config.ts';
+import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
+import type { GuestPolicy } from '../host/wasi/context.ts';
+import { hostInterfaces } from '../host/wasi/imports.ts';
+import { markdownTable, num, ratio } from './table.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const EXPECTED_BODY = 'Hello from Micron!\n';
+
+/** Options of {@link runInstantiateBench}. */
+export interface InstantiateOptions {
+  /** Measuring time per task, ms. */
+  timeMs: number;
+  /** Instances kept alive to measure heap per instance. */
+  heapInstances: number;
+}
+
+/** One task's figures, in µs; heap in bytes per live instance. */
+export interface InstantiateRow {
+  name: string;
+  samples: number;
+  p50Us: number;
+  p99Us: number;
+  meanUs: number;
+  heapBytes: number | undefined;
+}
+
+/** The bench's rows and its markdown section. */
+export interface InstantiateReport {
+  rows: InstantiateRow[];
+  markdown: string;
+}
+
+/** The `instantiate` export of jco's generated `component.js` (sync instantiation). */
+type JcoInstantiate = (getCoreModule: (name: string) => WebAssembly.Module, imports: object) => object;
+
+interface Task {
+  name: string;
+  /** The timed operation. */
+  fn: () => unknown;
+  /** Produces one live instance for the heap measurement; absent when nothing stays alive. */
+  keep?: () => unknown;
+}
+
+/** Runs the bench; see the file comment for what each task measures. */
+export async function runInstantiateBench(opts: InstantiateOptions): Promise<InstantiateReport> {
+  const bytes = new Uint8Array(readFileSync(join(ROOT, 'components/hello/hello.wasm')));
+
+  // Micron: build (transpile + instrument) and prepare once, as a deploy does.
+  const wit = WitRegistry.fromDirectory(join(ROOT, 'wit'));
+  const compiler = new Compiler(wit, hostInterfaces(wit));
+  const built = await compiler.build(bytes);
+  const loaded = await compiler.load(bytes, built.meta, (n) => built.files.get(n));
+  const prepared = loaded.prepared;
+  const entryStep = loaded.plan.steps[loaded.plan.entry.instance];
+  if (entryStep?.kind !== 'instantiate') throw new Error('hello: the entry export does not come from an instantiated core module');
+  const mainIndex = entryStep.module;
+  const mainBytes = readComponent(bytes).modules[mainIndex];
+  if (!mainBytes) throw new Error(`hello: core module ${mainIndex} is missing`);
+  const rawMain = new WebAssembly.Module(mainBytes as Uint8Array<ArrayBuffer>);
+  const rawImports = noopImports(rawMain, undefined);
+  const instrumentedBytes = built.files.get(`module-${mainIndex}.wasm`);
+  const instrumented = instrumentedBytes ? new WebAssembly.Module(instrumentedBytes as Uint8Array<ArrayBuffer>) : undefined;
+  // An instrumented module imports its memory (Micron pools it): give it one, reused, like a warm pool.
+  const instrumentedImports = instrumented ? noopImports(instrumented, built.meta.memory?.initial) : undefined;
+
+  const policy: GuestPolicy = {
+    env: [],
+    allowedHosts: [],
+    logBytes: DEFAULT_LIMITS.logBytesPerInvocation,
+    maxResponseBytes: DEFAULT_LIMITS.responseBodyBytes,
+    maxOutboundResponseBytes: DEFAULT_LIMITS.outboundResponseBytes,
+    maxHeaders: DEFAULT_LIMITS.maxHeaders,
+    maxHeaderBytes: DEFAULT_LIMITS.maxHeaderBytes,
+  };
+  const request = (): GuestRequest => ({ method: 'GET', pathWithQuery: '/', scheme: 'http', authority: 'localhost', headers: [], body: null, maxBodyBytes: 0 });
+  const invoke = async (): Promise<Invocation> => {
+    const inv = new Invocation(prepared, 'bench', policy);
+    const { response, done } = inv.run(request(), DEFAULT_LIMITS.deadlineMs);
+    const body = await (await response).text();
+    await done;
+    if (body !== EXPECTED_BODY) throw new Error(`hello answered ${JSON.stringify(body)}`);
+    return inv;
+  };
+
+  // jco: transpile once, import the generated module, compile its core modules once.
+  const jcoDir = await mkdtemp(join(tmpdir(), 'micron-bench-jco-'));
+  try {
+    const { files } = await transpile(bytes, { instantiation: 'sync', noTypescript: true, name: 'component' } as never);
+    await writeFile(join(jcoDir, 'component.js'), files['component.js']!);
+    const jco = (await import(pathToFileURL(join(jcoDir, 'component.js')).href)) as { instantiate: JcoInstantiate };
+    const coreModules = new Map<string, WebAssembly.Module>();
+    for (const [name, content] of Object.entries(files)) {
+      if (name.endsWith('.wasm')) coreModules.set(name, new WebAssembly.Module(content as Uint8Array<ArrayBuffer>));
+    }
+    const getCoreModule = (name: string): WebAssembly.Module => {
+      const m = coreModules.get(name);
+      if (!m) throw new Error(`jco asked for unknown core module ${name}`);
+      return m;
+    };
+    const shimImports = new WASIShim().getImportObject();
+    const rawInstance = (): WebAssembly.Instance => new WebAssembly.Instance(rawMain, rawImports);
+    const instrumentedInstance = (): WebAssembly.Instance => new WebAssembly.Instance(instrumented!, instrumentedImports!);
+    const jcoInstance = (): object => jco.instantiate(getCoreModule, shimImports);
+
+    const tasks: Task[] = [
+      { name: '(a) raw WebAssembly.Instance, main core module', fn: rawInstance, keep: rawInstance },
+      ...(instrumented ? [{ name: "(a') raw WebAssembly.Instance, instrumented main module", fn: instrumentedInstance, keep: instrumentedInstance }] : []),
+      {
+        name: '(b) Micron prepared.instantiate (+ release)',
+        fn: () => prepared.release(prepared.instantiate([] as MemSlot[])),
+        keep: () => prepared.instantiate([] as MemSlot[]),
+      },
+      { name: '(c) Micron instantiate + handle (Invocation.run)', fn: invoke },
+      { name: '(d) jco generated instantiate()', fn: jcoInstance, keep: jcoInstance },
+    ];
+
+    const bench = new Bench({ time: opts.timeMs, warmupTime: Math.max(100, opts.timeMs / 4), throws: true });
+    for (const t of tasks) bench.add(t.name, t.fn);
+    await bench.run();
+
+    const gc = exposeGc();
+    const rows: InstantiateRow[] = [];
+    for (const t of tasks) {
+      const r = bench.getTask(t.name)?.result;
+      if (!r || r.error) throw new Error(`${t.name} failed: ${r?.error?.message ?? 'no result'}`);
+      const l = r.latency;
+      rows.push({
+        name: t.name,
+        samples: l.samples.length,
+        p50Us: (l.p50 ?? NaN) * 1000,
+        p99Us: (l.p99 ?? NaN) * 1000,
+        meanUs: l.mean * 1000,
+        heapBytes: gc && t.keep ? await heapPerInstance(gc, t.keep, opts.heapInstances) : undefined,
+      });
+    }
+    return { rows, markdown: render(rows, opts, built.meta.instrumented.length > 0) };
+  } finally {
+    await rm(jcoDir, { recursive: true, force: true });
+  }
+}
+
+/** No-op functions for every function import, and one shared memory of `memoryPages` for a memory import. */
+function noopImports(module: WebAssembly.Module, memoryPages: number | undefined): WebAssembly.Imports {
+  const imports: Record<string, Record<string, WebAssembly.ExportValue>> = {};
+  for (const i of WebAssembly.Module.imports(module)) {
+    const ns = (imports[i.module] ??= {});
+    if (i.kind === 'function') ns[i.name] = () => 0;
+    else if (i.kind === 'memory' && memoryPages !== undefined) ns[i.name] = new WebAssembly.Memory({ initial: memoryPages });
+    else throw new Error(`baseline: cannot fake the ${i.kind} import ${i.module}.${i.name}`);
+  }
+  return imports;
+}
+
+/** `gc()`, exposed at run time so the bench needs no node flag; undefined if V8 refuses. */
+function exposeGc(): (() => void) | undefined {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (existing) return existing;
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `heapUsed` growth per result while `n` results of `fn` are alive, after full GCs. */
+async function heapPerInstance(gc: () => void, fn: () => unknown, n: number): Promise<number> {
+  const settle = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const keep: unknown[] = [];
+  await fn(); // first-call allocations (feedback vectors, caches) are not per instance
+  const before = settle();
+  for (let i = 0; i < n; i++) keep.push(await fn());
+  const after = settle();
+  if (keep.length !== n) throw new Error('unreachable');
+  return (after - before) / n;
+}
+
+function render(rows: InstantiateRow[], opts: InstantiateOptions, instrumented: boolean): string {
+  const base = rows[0];
+  const table = markdownTable(
+    ['task', 'samples', 'p50 µs', 'p99 µs', 'mean µs', 'p50 × (a)', 'mean × (a)', 'heap KiB / instance'],
+    rows.map((r) => [
+      r.name,
+      String(r.samples),
+      num(r.p50Us, 2),
+      num(r.p99Us, 2),
+      num(r.meanUs, 2),
+      ratio(r.p50Us, base?.p50Us),
+      ratio(r.meanUs, base?.meanUs),
+      num(r.heapBytes === undefined ? undefined : r.heapBytes / 1024, 1),
+    ]),
+  );
+  const notes = [
+    `tinybench, ${opts.timeMs} ms per task after warm-up; heap over ${opts.heapInstances} live results (JS heap only: wasm linear memory, 64 KiB a page, is outside it).`,
+    instrumented
+      ? "Micron runs a deploy-time rewritten copy of hello's main module (Asyncify for blocking-write-and-flush; memory imported from a pool); (a') instantiates that copy with one reused memory, the floor for (b)."
+      : '',
+    '(b) returns each memory to the pool, as a finished request does (the release zeroes it). (c) includes the request/response resources, the body stream and reading the `Response` body; it releases its instance, so no heap figure. (d) is the instantiate call only (its import object is built once, outside timing).',
+  ].filter(Boolean);
+  return `## Instantiation (in-process, components/hello)\n\n${table}\n\n${notes.join('\n')}\n`;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.env.BENCH_QUICK === '1';
+  const report = await runInstantiateBench({ timeMs: quick ? 300 : 2000, heapInstances: quick ? 200 : 1000 });
+  process.stdout.write(report.markdown);
+  process.exit(0);
+}

@@ -1,0 +1,335 @@
+/**
+ * The `micron` command end to end: the real CLI (`node bin/micron.js`) in child
+ * processes, a real `micron serve` listening on 127.0.0.1, and real HTTP to
+ * it. Nothing here reaches into the host in-process; every assertion is on an
+ * exit code, a line the CLI printed, a file it wrote, or an HTTP answer.
+ *
+ * Each child gets an environment without MICRON_* variables, so a token or a
+ * data dir set in the developer's shell cannot change what is tested.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'micron.js');
+const HELLO = 'components/hello/hello.wasm';
+const HELLO_BODY = 'Hello from Micron!\n';
+const HELLO_DIGEST = createHash('sha256').update(readFileSync(join(ROOT, HELLO))).digest('hex');
+/** A line of a Node stack trace: user mistakes must never print one. */
+const STACK_LINE = /^\s+at\s/m;
+/** Deploying every example (a 14 MB JavaScript component among them) takes tens of seconds. */
+const EXAMPLES_TIMEOUT = 300_000;
+
+const children = new Set<ChildProcess>();
+const temps: string[] = [];
+
+function killAll(): void {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+}
+
+// Killed even when a test fails or times out; the exit hook covers a worker torn down mid-run.
+process.once('exit', killAll);
+afterAll(() => {
+  killAll();
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'micron-cli-'));
+  temps.push(dir);
+  return dir;
+}
+
+/** The test runner's environment minus every MICRON_* variable. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('MICRON_')) delete env[key];
+  return env;
+}
+
+function spawnCli(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a CLI command that ends by itself and collects its output. */
+function run(args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnCli(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A running `micron serve`. */
+interface Server {
+  publicPort: number;
+  adminPort: number;
+  stdout(): string;
+  stderr(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts `micron serve` on free ports and resolves once it listens: after the
+ * JSON `listening` line on stdout and the human line on stderr, which the CLI
+ * writes after everything else it prints at start (the token notice included).
+ */
+function serve(dataDir: string, extra: string[] = ['--no-examples']): Promise<Server> {
+  const child = spawnCli(['serve', '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...extra]);
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+  return new Promise((resolve, reject) => {
+    let ports: { public: number; admin: number } | undefined;
+    const check = (): void => {
+      ports ??= stdout
+        .split('\n')
+        .slice(0, -1) // only complete lines
+        .map((line) => (line.startsWith('{') ? (JSON.parse(line) as { msg?: string; public: number; admin: number }) : undefined))
+        .find((msg) => msg?.msg === 'listening');
+      if (!ports || !stderr.includes('micron: serving functions on')) return;
+      resolve({
+        publicPort: ports.public,
+        adminPort: ports.admin,
+        stdout: () => stdout,
+        stderr: () => stderr,
+        stop: () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          return exited;
+        },
+      });
+    };
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      check();
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      check();
+    });
+    child.once('error', reject);
+    void exited.then((code) => reject(new Error(`micron serve exited with ${code} before listening\nstdout:\n${stdout}\nstderr:\n${stderr}`)));
+  });
+}
+
+interface HttpResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A GET over a fresh connection (node:http, so the Host header can be set). */
+function get(url: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/** A port on 127.0.0.1 that nothing listens on: bound, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+describe('micron without a server', () => {
+  it('prints usage and exits 0 for --help', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage:');
+    expect(r.stdout).toContain('micron serve');
+    expect(r.stdout).toContain('micron deploy <file.wasm> --name <name>');
+    expect(r.stderr).toBe('');
+  });
+
+  it('exits 1 with a readable message and no stack trace for an unknown command', async () => {
+    const r = await run(['frobnicate']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^micron: unknown command "frobnicate"\n/);
+    expect(r.stderr).toContain('Usage:');
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('the admin token', () => {
+  it('is generated at first start, printed once on stderr, saved with mode 0600, and reused after a restart without being printed again', async () => {
+    const dir = tempDir();
+    const first = await serve(dir);
+    const printed = /generated an admin token \(saved in the data dir, shown once\): (\S+)\n/.exec(first.stderr());
+    expect(printed).not.toBeNull();
+    const token = printed![1]!;
+    expect(first.stderr().split(token)).toHaveLength(2);
+    expect(first.stdout()).not.toContain(token);
+
+    const file = join(dir, 'admin-token');
+    expect(readFileSync(file, 'utf8').trim()).toBe(token);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const listed = await run(['list', '--url', `http://127.0.0.1:${first.adminPort}`, '--token', token]);
+    expect(listed).toMatchObject({ code: 0, stdout: 'no functions\n' });
+    expect(await first.stop()).toBe(0);
+
+    const second = await serve(dir);
+    expect(second.stderr()).not.toContain('generated an admin token');
+    expect(second.stderr()).not.toContain(token);
+    expect(readFileSync(file, 'utf8').trim()).toBe(token);
+    const again = await run(['list', '--url', `http://127.0.0.1:${second.adminPort}`, '--token', token]);
+    expect(again).toMatchObject({ code: 0, stdout: 'no functions\n' });
+    expect(await second.stop()).toBe(0);
+  });
+});
+
+// The tests of this block run in order against one server: deploy, serve, list, remove.
+describe('a host run by `micron serve`', () => {
+  let server: Server;
+  let auth: string[];
+
+  beforeAll(async () => {
+    const dir = tempDir();
+    server = await serve(dir);
+    auth = ['--url', `http://127.0.0.1:${server.adminPort}`, '--token', readFileSync(join(dir, 'admin-token'), 'utf8').trim()];
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('deploys a component with `micron deploy` and prints its version', async () => {
+    const r = await run(['deploy', HELLO, '--name', 'hello', ...auth]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^deployed hello v1 \\(7279 bytes, sha256 ${HELLO_DIGEST.slice(0, 12)}…, transpile [\\d.]+ ms, compile [\\d.]+ ms\\)\\n$`));
+  });
+
+  it('serves the function at /<name>/ with a request id', async () => {
+    const r = await get(`http://127.0.0.1:${server.publicPort}/hello/`);
+    expect(r.status).toBe(200);
+    expect(r.body).toBe(HELLO_BODY);
+    expect(r.headers['content-type']).toBe('text/plain');
+    expect(r.headers['x-micron-request-id']).toMatch(/^[0-9a-f]{8,}$/);
+  });
+
+  it('serves the function at / of <name>.localhost', async () => {
+    const byPath = await get(`http://127.0.0.1:${server.publicPort}/hello/`);
+    const byHost = await get(`http://127.0.0.1:${server.publicPort}/`, { host: 'hello.localhost' });
+    expect(byHost.status).toBe(200);
+    expect(byHost.body).toBe(HELLO_BODY);
+    expect(byHost.headers['x-micron-request-id']).toMatch(/^[0-9a-f]{8,}$/);
+    expect(byHost.headers['x-micron-request-id']).not.toBe(byPath.headers['x-micron-request-id']);
+  });
+
+  it('lists the function with `micron list`', async () => {
+    const r = await run(['list', ...auth]);
+    expect(r.code).toBe(0);
+    const [head, ...rows] = r.stdout.trimEnd().split('\n');
+    expect(head).toMatch(/^NAME\s+VERSION\s+BYTES\s+DIGEST\s+UPDATED$/);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(new RegExp(`^hello\\s+v1\\s+7279\\s+${HELLO_DIGEST.slice(0, 12)}\\s+\\d{4}-\\d\\d-\\d\\dT`));
+  });
+
+  it('removes the function with `micron rm`, after which its path answers 404 function_not_found', async () => {
+    const r = await run(['rm', 'hello', ...auth]);
+    expect(r).toMatchObject({ code: 0, stdout: 'removed hello\n', stderr: '' });
+    const res = await get(`http://127.0.0.1:${server.publicPort}/hello/`);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(res.body)).toEqual({ error: { code: 'function_not_found', message: expect.stringContaining('hello') } });
+  });
+
+  it('exits 1 with a readable message when the file to deploy does not exist', async () => {
+    const r = await run(['deploy', 'components/hello/missing.wasm', '--name', 'hello', ...auth]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('micron: cannot read components/hello/missing.wasm\n');
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 1 with unauthorized when the token is wrong', async () => {
+    const r = await run(['deploy', HELLO, '--name', 'hello', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', 'not-the-token']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^micron: unauthorized: missing or wrong admin token/);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it('exits 1 with connection_failed when the admin URL is unreachable', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const r = await run(['list', '--url', url, '--token', 'whatever']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^micron: connection_failed: cannot reach the host at ${url.replace(/\./g, '\\.')}: `));
+    expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it('exits 1 with invalid_wasm when the file is not WebAssembly', async () => {
+    const file = join(tempDir(), 'notes.wasm');
+    writeFileSync(file, 'this is text, not a component\n');
+    const r = await run(['deploy', file, '--name', 'notes', ...auth]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^micron: invalid_wasm: /);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect((await run(['list', ...auth])).stdout).toBe('no functions\n');
+  });
+
+  it('exits 1 with a readable message when `micron serve` is given a port in use', async () => {
+    const port = String(server.publicPort);
+    const r = await run(['serve', '--port', port, '--admin-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--no-examples']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`micron: port ${port} is already in use; pick another with --port / --admin-port\n`);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect(r.stdout).not.toContain('listening');
+  });
+});
+
+describe('`micron serve` without --no-examples (what `npm start` runs)', () => {
+  it(
+    'deploys the built examples in components/ before it listens, so hello answers',
+    async () => {
+      const dir = tempDir();
+      const server = await serve(dir, []);
+      try {
+        const res = await get(`http://127.0.0.1:${server.publicPort}/hello/`);
+        expect(res.status).toBe(200);
+        expect(res.body).toBe(HELLO_BODY);
+        const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
+        const listed = await run(['list', '--json', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', token]);
+        expect(listed.code).toBe(0);
+        const names = (JSON.parse(listed.stdout) as { name: string }[]).map((f) => f.name);
+        expect(names).toEqual(expect.arrayContaining(['echo', 'hello', 'inspect', 'stream']));
+      } finally {
+        await server.stop();
+      }
+    },
+    EXAMPLES_TIMEOUT,
+  );
+});

@@ -1,0 +1,309 @@
+/**
+ * The AssemblyScript SDK end to end: sdk/build/assemblyscript.ts compiles the
+ * examples in components/as-* from source (copied to a temporary folder, so
+ * the SDK comes from the builder's `micron/sdk/assemblyscript` mapping, not a
+ * relative path), and the results are checked as components (size, imports,
+ * jco transpile) and run under `jco serve` (preview2-shim), independent of
+ * Micron's own host.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { componentWit, transpile } from '@bytecodealliance/jco';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MicronError } from '../host/errors.ts';
+import { buildAssemblyScript } from '../sdk/build/assemblyscript.ts';
+import { buildProject, detectLanguage } from '../sdk/build/index.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const JCO = path.join(ROOT, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
+const BUILD_TIMEOUT = 120_000;
+const HELLO_BUDGET = 16 * 1024;
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'micron-sdk-as-'));
+const stops: Array<() => void> = [];
+afterAll(() => {
+  for (const stop of stops) stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Copies an example's sources (not its built .wasm) to a fresh folder and builds it there. */
+async function buildExample(name: string): Promise<{ wasm: string; bytes: number }> {
+  const dir = path.join(scratch, name);
+  mkdirSync(dir, { recursive: true });
+  for (const file of ['index.ts', 'asconfig.json']) {
+    cpSync(path.join(ROOT, 'components', name, file), path.join(dir, file));
+  }
+  const { output, bytes } = await buildAssemblyScript(dir);
+  return { wasm: output, bytes };
+}
+
+/** Writes a one-file project and builds it, returning the error it fails with. */
+async function buildFailure(name: string, source: string): Promise<MicronError> {
+  const dir = path.join(scratch, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'index.ts'), source);
+  const error = await buildAssemblyScript(dir).then(
+    () => new Error('the build succeeded'),
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(MicronError);
+  return error as MicronError;
+}
+
+/** Runs `jco serve` on a free port and resolves with its base URL once it listens. */
+async function serve(wasm: string): Promise<string> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [JCO, 'serve', wasm, '--port', String(port), '--host', '127.0.0.1'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  stops.push(() => child.kill());
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`jco serve did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Server listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`jco serve exited with ${code}:\n${output}`)));
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** The leading byte pattern of a component: magic, then version 0x0d and layer 1. */
+function isComponent(bytes: Uint8Array): boolean {
+  const header = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+  return header.every((byte, i) => bytes[i] === byte);
+}
+
+/** The `import` lines of a component's WIT world. */
+async function witImports(component: Uint8Array): Promise<string[]> {
+  const wit = await componentWit(component);
+  return [...wit.matchAll(/^\s*import ([^;]+);/gm)].map((m) => m[1] ?? '');
+}
+
+describe('AssemblyScript SDK build', () => {
+  it(
+    'builds as-hello from source into a component of at most 16 KB that imports only wasi:* 0.2.12',
+    async () => {
+      const { wasm, bytes } = await buildExample('as-hello');
+      expect(wasm).toBe(path.join(scratch, 'as-hello', 'as-hello.wasm'));
+      const component = readFileSync(wasm);
+      expect(component.byteLength).toBe(bytes);
+      expect(isComponent(component)).toBe(true);
+      expect(bytes).toBeLessThanOrEqual(HELLO_BUDGET);
+
+      const imports = await witImports(component);
+      expect(imports).toContain('wasi:http/types@0.2.12');
+      for (const name of imports) expect(name).toMatch(/^wasi:[a-z-]+\/[a-z-]+@0\.2\.12$/);
+
+      // wasiShim: false reports the WIT interface names rather than the shim modules they map to.
+      const { exports } = await transpile(component, { name: 'as_hello', quiet: true, wasiShim: false });
+      expect(exports.map(([name]) => name)).toContain('wasi:http/incoming-handler@0.2.12');
+
+      // The checked-in build is what the source builds to (rebuild: see components/as-hello/README.md).
+      expect(component.equals(readFileSync(path.join(ROOT, 'components', 'as-hello', 'as-hello.wasm')))).toBe(true);
+
+      const base = await serve(wasm);
+      const response = await fetch(`${base}/anything?x=1`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(await response.text()).toBe('Hello from AssemblyScript!\n');
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it(
+    'routes as-json-api requests: path parameters, JSON echo, 400, 404 and 405',
+    async () => {
+      const { wasm } = await buildExample('as-json-api');
+      const base = await serve(wasm);
+
+      const item = await fetch(`${base}/items/a%20b`);
+      expect(item.status).toBe(200);
+      expect(item.headers.get('content-type')).toBe('application/json');
+      expect(await item.json()).toEqual({ id: 'a b' });
+
+      const body = JSON.stringify({ name: 'widget', tags: ['a', 1, 2.5e3, true, null], esc: 'q"\\\n\u0001é', text: 'x'.repeat(100_000) });
+      const created = await fetch(`${base}/items`, { method: 'POST', body });
+      expect(created.status).toBe(201);
+      expect(await created.json()).toEqual(JSON.parse(body));
+
+      const invalid = await fetch(`${base}/items`, { method: 'POST', body: '{"name":' });
+      expect(invalid.status).toBe(400);
+      expect(await invalid.json()).toEqual({ error: 'the body is not valid JSON' });
+
+      const missing = await fetch(`${base}/nope`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toEqual({ error: 'not found' });
+
+      const wrongMethod = await fetch(`${base}/items/1`, { method: 'DELETE' });
+      expect(wrongMethod.status).toBe(405);
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it(
+    'streams with as-stream: flushed chunks arrive apart, and a request body is echoed as it arrives',
+    async () => {
+      const { wasm } = await buildExample('as-stream');
+      const base = await serve(wasm);
+
+      const response = await fetch(`${base}/`);
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      const arrivals: number[] = [];
+      let text = '';
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        arrivals.push(Date.now());
+        text += Buffer.from(r.value).toString();
+      }
+      expect(text).toBe('chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n');
+      expect(arrivals.length).toBeGreaterThan(1);
+      expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(300);
+
+      const payload = Buffer.alloc(300_000, 7);
+      const echoed = await fetch(`${base}/echo`, {
+        method: 'POST',
+        body: payload,
+        headers: { 'content-type': 'application/x-test' },
+      });
+      expect(echoed.headers.get('content-type')).toBe('application/x-test');
+      expect(Buffer.from(await echoed.arrayBuffer()).equals(payload)).toBe(true);
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it(
+    'relays an upstream response through as-proxy with outbound fetch, and 502 with the error-code on failure',
+    async () => {
+      const upstream = http.createServer((req, res) => {
+        res.writeHead(418, { 'content-type': 'application/x-test' });
+        res.end(`${req.method} ${req.url} `.padEnd(100_000, '.'));
+      });
+      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+      stops.push(() => upstream.close());
+      const { port } = upstream.address() as net.AddressInfo;
+
+      const { wasm } = await buildExample('as-proxy');
+      const base = await serve(wasm);
+      const target = `http://127.0.0.1:${port}/up?a=1`;
+      const proxied = await fetch(`${base}/?url=${encodeURIComponent(target)}`);
+      expect(proxied.status).toBe(418);
+      expect(proxied.headers.get('content-type')).toBe('application/x-test');
+      expect(proxied.headers.get('x-proxied-from')).toBe(target);
+      const text = await proxied.text();
+      expect(text.length).toBe(100_000);
+      expect(text.startsWith('GET /up?a=1 ')).toBe(true);
+
+      const refused = await fetch(`${base}/?url=${encodeURIComponent('http://127.0.0.1:1/')}`);
+      expect(refused.status).toBe(502);
+      expect(await refused.json()).toEqual({ error: 'connection-refused' });
+
+      const relative = await fetch(`${base}/?url=nowhere`);
+      expect(relative.status).toBe(502);
+      expect(await relative.json()).toEqual({ error: 'HTTP-request-URI-invalid' });
+
+      const missing = await fetch(`${base}/`);
+      expect(missing.status).toBe(400);
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it(
+    'builds the `micron new assemblyscript` template as it is copied, through buildProject',
+    async () => {
+      const dir = path.join(scratch, 'new-function');
+      cpSync(path.join(ROOT, 'sdk', 'templates', 'assemblyscript'), dir, { recursive: true });
+      expect(detectLanguage(dir)).toBe('assemblyscript');
+      const { output, bytes, language } = await buildProject(dir);
+      expect(language).toBe('assemblyscript');
+      expect(output).toBe(path.join(dir, 'new-function.wasm'));
+      expect(isComponent(readFileSync(output))).toBe(true);
+      expect(bytes).toBeLessThanOrEqual(HELLO_BUDGET);
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it('detects a project by its asconfig.json or its assemblyscript dependency', () => {
+    const byConfig = path.join(scratch, 'detect-config');
+    mkdirSync(byConfig, { recursive: true });
+    writeFileSync(path.join(byConfig, 'asconfig.json'), '{}');
+    expect(detectLanguage(byConfig)).toBe('assemblyscript');
+
+    const byPackage = path.join(scratch, 'detect-package');
+    mkdirSync(byPackage, { recursive: true });
+    writeFileSync(path.join(byPackage, 'package.json'), '{"devDependencies":{"assemblyscript":"^0.28.0"}}');
+    expect(detectLanguage(byPackage)).toBe('assemblyscript');
+
+    const plain = path.join(scratch, 'detect-none');
+    mkdirSync(plain, { recursive: true });
+    writeFileSync(path.join(plain, 'package.json'), '{"dependencies":{"hono":"^4"}}');
+    expect(detectLanguage(plain)).toBe(null);
+  });
+
+  it(
+    'reports a type error as build_failed with the compiler diagnostics',
+    async () => {
+      const error = await buildFailure(
+        'type-error',
+        'import { Request, Response } from "micron/sdk/assemblyscript";\n' +
+          'export function handle(req: Request): Response { return 42; }\n',
+      );
+      expect(error.code).toBe('build_failed');
+      expect(error.message).toContain('TS2322');
+      expect(error.message).toContain('index.ts(2,');
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it(
+    'says which handler export is missing',
+    async () => {
+      const error = await buildFailure(
+        'no-handler',
+        'import { Request, Response } from "micron/sdk/assemblyscript";\n' +
+          'export function serve(req: Request): Response { return Response.text("x"); }\n',
+      );
+      expect(error.code).toBe('build_failed');
+      expect(error.message).toContain('must export `function handle(req: Request): Response`');
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it(
+    'explains an import from "env" (Date.now) instead of failing in wit-component',
+    async () => {
+      const error = await buildFailure(
+        'env-import',
+        'import { Request, Response } from "micron/sdk/assemblyscript";\n' +
+          'export function handle(req: Request): Response { return Response.text(Date.now().toString()); }\n',
+      );
+      expect(error.code).toBe('build_failed');
+      expect(error.message).toContain('env.Date.now');
+      expect(error.message).toContain("SDK's now()");
+    },
+    BUILD_TIMEOUT,
+  );
+});
