@@ -27,7 +27,7 @@ import { Bench } from 'tinybench';
 import type { MemSlot } from '../host/abi/canon.ts';
 import { WitRegistry } from '../host/abi/wit.ts';
 import { Compiler } from '../host/compile/compiler.ts';
-import { readComponent } from '../host/compile/component-binary.ts';
+import { coreModuleImports, readComponent } from '../host/compile/component-binary.ts';
 import { DEFAULT_LIMITS } from '../host/config.ts';
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
 import type { GuestPolicy } from '../host/wasi/context.ts';
@@ -92,7 +92,8 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
   const instrumentedBytes = built.files.get(`module-${mainIndex}.wasm`);
   const instrumented = instrumentedBytes ? new WebAssembly.Module(instrumentedBytes as Uint8Array<ArrayBuffer>) : undefined;
   // An instrumented module imports its memory (Micron pools it): give it one, reused, like a warm pool.
-  const instrumentedImports = instrumented ? noopImports(instrumented, built.meta.memory?.initial) : undefined;
+  const memoryPages = instrumentedBytes ? coreModuleImports(instrumentedBytes).find((i) => i.kind === 'memory')?.limits?.initial : undefined;
+  const instrumentedImports = instrumented ? noopImports(instrumented, memoryPages) : undefined;
 
   const policy: GuestPolicy = {
     env: [],

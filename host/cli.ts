@@ -68,6 +68,10 @@ async function serve(argv: string[]): Promise<void> {
     ...(typeof values['data-dir'] === 'string' ? { dataDir: values['data-dir'] } : {}),
     ...(typeof values.domain === 'string' ? { domain: values.domain } : {}),
   });
+  // Shown before anything can fail: the token is saved now and later starts do not print it again.
+  if (host.adminTokenGenerated) {
+    process.stderr.write(`micron: generated an admin token (saved in the data dir, shown once): ${host.adminToken}\n`);
+  }
   if (!values['no-examples']) await deployExamples(host);
   let addrs;
   try {
@@ -81,9 +85,6 @@ async function serve(argv: string[]): Promise<void> {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') throw new UsageError(`port ${err.message.match(/:(\d+)$/)?.[1] ?? ''} is already in use; pick another with --port / --admin-port`);
     throw e;
-  }
-  if (host.adminTokenGenerated) {
-    process.stderr.write(`micron: generated an admin token (saved in the data dir, shown once): ${host.adminToken}\n`);
   }
   // Machine-readable line first (tests read it), then a human one.
   process.stdout.write(`${JSON.stringify({ msg: 'listening', public: addrs.public.port, admin: addrs.admin.port })}\n`);

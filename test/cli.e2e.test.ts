@@ -303,11 +303,14 @@ describe('a host run by `micron serve`', () => {
 
   it('exits 1 with a readable message when `micron serve` is given a port in use', async () => {
     const port = String(server.publicPort);
-    const r = await run(['serve', '--port', port, '--admin-port', '0', '--host', '127.0.0.1', '--data-dir', tempDir(), '--no-examples']);
+    const dir = tempDir();
+    const r = await run(['serve', '--port', port, '--admin-port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--no-examples']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`micron: port ${port} is already in use; pick another with --port / --admin-port\n`);
     expect(r.stderr).not.toMatch(STACK_LINE);
     expect(r.stdout).not.toContain('listening');
+    // The token was saved at this start, so this start is the one that shows it, failure or not.
+    expect(r.stderr).toContain(`shown once): ${readFileSync(join(dir, 'admin-token'), 'utf8').trim()}\n`);
   });
 });
 

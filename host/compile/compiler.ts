@@ -11,7 +11,7 @@ import type { WitRegistry } from '../abi/wit.js';
 import { MicronError } from '../errors.js';
 import { BLOCKING_FUNCTIONS, type HostInterfaces } from '../wasi/imports.js';
 import { PreparedComponent } from '../runtime/prepared-component.js';
-import { instrument } from './instrument.js';
+import { instrument, POOL_MEMORY_IMPORT } from './instrument.js';
 import { ComponentFormatError, coreModuleImports, isComponent, isCoreModule, readComponent, type ComponentStructure } from './component-binary.js';
 import { planComponent, type LinkPlan } from './link-plan.js';
 
@@ -27,8 +27,6 @@ export interface ArtifactMeta {
   instrumentMs: number;
   /** Component module indices replaced by instrumented bytes (`module-<i>.wasm`). */
   instrumented: number[];
-  /** Limits (pages) of the entry module's memory when it was turned into a pooled import. */
-  memory: { initial: number; maximum: number | null } | null;
   /** Number of core instances created per request. */
   instancesPerRequest?: number;
 }
@@ -97,7 +95,6 @@ export class Compiler {
     // Rewrite the per-request entry module once: suspendable blocking calls, pooled memory.
     const t1 = performance.now();
     const instrumented: number[] = [];
-    let memory: ArtifactMeta['memory'] = null;
     const m = moduleOfEntry(plan);
     const src = structure.modules[m];
     if (src && plan.dynamicModules.includes(m) && src.length <= MAX_INSTRUMENT_BYTES) {
@@ -106,7 +103,6 @@ export class Compiler {
         const out = await instrument(src, { asyncifyImports: blocking, importMemory: true });
         files.set(`module-${m}.wasm`, out.bytes);
         instrumented.push(m);
-        memory = out.memory;
       } catch (e) {
         throw new MicronError('invalid_component', `core module ${m} cannot be prepared: ${firstLine(e)}`);
       }
@@ -120,7 +116,6 @@ export class Compiler {
       transpileMs: round(transpileMs),
       instrumentMs: round(instrumentMs),
       instrumented,
-      memory,
     };
     return { meta, files };
   }
@@ -131,6 +126,7 @@ export class Compiler {
     const plan = this.plan(structure);
     const t0 = performance.now();
     const wanted = new Set<number>();
+    let poolMemory: { initial: number; maximum: number | undefined } | undefined;
     for (const s of plan.steps) if (s.kind === 'instantiate') wanted.add(s.module);
     const modules: (WebAssembly.Module | undefined)[] = new Array(structure.modules.length).fill(undefined);
     let total = 0;
@@ -138,6 +134,8 @@ export class Compiler {
       [...wanted].map(async (m) => {
         const src = meta.instrumented.includes(m) ? files(`module-${m}.wasm`) : structure.modules[m];
         if (!src) throw new MicronError('internal', `artifact module-${m}.wasm of ${meta.digest} is missing`);
+        const pool = coreModuleImports(src).find((i) => i.kind === 'memory' && i.module === POOL_MEMORY_IMPORT.module && i.name === POOL_MEMORY_IMPORT.name);
+        if (pool?.limits) poolMemory = pool.limits;
         total += src.length;
         try {
           modules[m] = await WebAssembly.compile(src as Uint8Array<ArrayBuffer>);
@@ -149,7 +147,7 @@ export class Compiler {
     const compileMs = performance.now() - t0;
     let prepared: PreparedComponent;
     try {
-      prepared = PreparedComponent.create(plan, modules, meta.memory ?? null);
+      prepared = PreparedComponent.create(plan, modules, poolMemory);
     } catch (e) {
       throw new MicronError('invalid_component', `the component cannot be prepared: ${firstLine(e)}`);
     }

@@ -413,10 +413,18 @@ export function readComponent(bytes: Uint8Array): ComponentStructure {
   return out;
 }
 
-/** The imports of a core module (module, name, kind), read without compiling it. */
-export function coreModuleImports(bytes: Uint8Array): { module: string; name: string; kind: 'function' | 'table' | 'memory' | 'global' | 'tag' }[] {
+/** One import of a core module. `limits` (in pages) is set for memories. */
+export interface CoreImport {
+  module: string;
+  name: string;
+  kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+  limits?: { initial: number; maximum: number | undefined };
+}
+
+/** The imports of a core module, read without compiling it. */
+export function coreModuleImports(bytes: Uint8Array): CoreImport[] {
   const r = new Reader(bytes, 8);
-  const out: { module: string; name: string; kind: 'function' | 'table' | 'memory' | 'global' | 'tag' }[] = [];
+  const out: CoreImport[] = [];
   while (!r.done()) {
     const id = r.byte();
     const size = r.u32();
@@ -443,9 +451,9 @@ export function coreModuleImports(bytes: Uint8Array): { module: string; name: st
           }
           case 0x02: {
             const flags = s.byte();
-            s.u32();
-            if (flags & 1) s.u32();
-            out.push({ module, name, kind: 'memory' });
+            const initial = s.u32();
+            const maximum = flags & 1 ? s.u32() : undefined;
+            out.push({ module, name, kind: 'memory', limits: { initial, maximum } });
             break;
           }
           case 0x03:

@@ -64,15 +64,12 @@ export class PreparedComponent {
   private constructor(
     readonly plan: LinkPlan,
     modules: (WebAssembly.Module | undefined)[],
-    memory: { initial: number; maximum: number | null } | null,
+    memory: { initial: number; maximum: number | undefined } | undefined,
   ) {
     const entryStep = plan.steps[plan.entry.instance];
     const entryModule = entryStep?.kind === 'instantiate' ? modules[entryStep.module] : undefined;
-    const pooled =
-      memory !== null &&
-      entryModule !== undefined &&
-      WebAssembly.Module.imports(entryModule).some((i) => i.module === POOL_MEMORY_IMPORT.module && i.kind === 'memory');
-    this.pool = pooled ? new MemoryPool(memory.initial, memory.maximum ?? undefined) : undefined;
+    const pooled = memory !== undefined && entryModule !== undefined;
+    this.pool = pooled ? new MemoryPool(memory.initial, memory.maximum) : undefined;
     this.hostFns = plan.hostFuncs.map((h) => (h.kind === 'lower' ? lowerImport(h.type, h.impl, h.slot) : lowerResourceDrop(h.resource)));
     this.instances = new Array(plan.steps.length).fill(undefined);
     this.dynamicSteps = [];
@@ -104,13 +101,13 @@ export class PreparedComponent {
 
   /**
    * Prepares a planned component from its compiled modules (index = component
-   * module index). `memory` gives the limits of the entry module's memory when
-   * it was turned into a pooled import at deploy.
+   * module index). `memory` gives the limits (pages) of the entry module's
+   * `micron:pool/memory` import when its memory was made poolable at deploy.
    */
   static create(
     plan: LinkPlan,
     modules: (WebAssembly.Module | undefined)[],
-    memory: { initial: number; maximum: number | null } | null = null,
+    memory?: { initial: number; maximum: number | undefined },
   ): PreparedComponent {
     return new PreparedComponent(plan, modules, memory);
   }
