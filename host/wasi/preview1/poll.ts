@@ -9,10 +9,12 @@
  *
  * - `virtual` (default): advance the guest's clocks by the delay and return at
  *   once. The guest observes exactly the time it asked for and the host thread
- *   is never blocked; `time.Sleep(time.Second)` costs microseconds.
+ *   is never blocked. Measured with a Go handler doing `time.Sleep(50ms)`: the
+ *   guest measures 50 ms, the request takes ~1 ms of wall time.
  * - `block`: really wait with `Atomics.wait`. This blocks the whole thread (on
- *   the main thread: the event loop, every other request included), so it is
- *   only sensible in a worker; delays are capped by `maxBlockMs`.
+ *   the main thread: the event loop, every other request included): the same
+ *   handler takes 51 ms and a 1 ms `setInterval` on the main thread saw a
+ *   61 ms gap. Only sensible in a worker; delays are capped by `maxBlockMs`.
  */
 import { readClock, setU64 } from './clocks.ts';
 import { Errno } from './errno.ts';
