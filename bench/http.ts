@@ -9,19 +9,22 @@
  * 3. `jco serve components/hello/hello.wasm --isolate-requests instance` (a fresh instance per request).
  *
  * Every response body is checked (`mismatches`); non-2xx, errors, timeouts
- * and mismatches must all be 0. Run alone: `node --import tsx bench/http.ts`
+ * and mismatches must all be 0. Requests per server CPU-second (the server's
+ * process group, from /proc) is reported beside req/s: on a busy shared
+ * machine it moves much less than req/s. Run alone: `node --import tsx bench/http.ts`
  * (BENCH_DURATION=seconds, BENCH_QUICK=1).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
+import { cleanupNow, cleanupOnSignals, signalGroup, trackDir, trackGroup } from './cleanup.ts';
 import { markdownTable, num, ratio } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,23 +67,6 @@ export interface HttpReport {
   failures: number;
 }
 
-const live = new Set<ChildProcess>();
-
-/** SIGKILLs every server process group still running; safe to call from exit handlers. */
-export function killServers(): void {
-  for (const c of live) signalGroup(c, 'SIGKILL');
-  live.clear();
-}
-
-function signalGroup(c: ChildProcess, signal: NodeJS.Signals): void {
-  if (c.pid === undefined) return;
-  try {
-    process.kill(-c.pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
 /** A server child in its own process group, with its output kept for error messages. */
 class ServerProcess {
   readonly exited: Promise<void>;
@@ -95,11 +81,10 @@ class ServerProcess {
   ) {
     const [file, ...args] = pinned(0, command);
     this.child = spawn(file!, args, { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(this.child);
+    trackGroup(this.child);
     for (const s of [this.child.stdout!, this.child.stderr!]) createInterface({ input: s }).on('line', (l) => this.onLine(l));
     this.exited = new Promise((done) => {
       const gone = (why: string): void => {
-        live.delete(this.child);
         for (const w of this.waiters) w.reject(new Error(`${name} ${why} before it was ready:\n${this.tail()}`));
         this.waiters.clear();
         done();
@@ -141,7 +126,7 @@ class ServerProcess {
       clearTimeout(timer);
     }
     signalGroup(this.child, 'SIGKILL');
-    live.delete(this.child);
+    trackGroup(this.child, false);
   }
 
   private onLine(line: string): void {
@@ -316,11 +301,17 @@ async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<
   }
 }
 
+/** Requests per CPU-second the server's process group used, or undefined. */
+function perCpu(r: HttpRow | undefined): number | undefined {
+  return r?.serverCores ? r.rps / r.serverCores : undefined;
+}
+
 /** Runs every target in turn; see the file comment. */
 export async function runHttpBench(opts: HttpOptions): Promise<HttpReport> {
   const tmp = await mkdtemp(join(tmpdir(), 'micron-bench-http-'));
+  trackDir(tmp);
   const unpin = pinSelf(1);
-  process.once('exit', killServers);
+  process.once('exit', cleanupNow);
   try {
     const rows: HttpRow[] = [];
     for (const t of TARGETS) {
@@ -330,20 +321,20 @@ export async function runHttpBench(opts: HttpOptions): Promise<HttpReport> {
     const failures = rows.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts + r.mismatches, 0);
     return { rows, markdown: render(rows, opts), failures };
   } finally {
-    killServers();
-    process.off('exit', killServers);
+    cleanupNow();
+    process.off('exit', cleanupNow);
     unpin();
-    await rm(tmp, { recursive: true, force: true });
   }
 }
 
 function render(rows: HttpRow[], opts: HttpOptions): string {
   const [hono, micron, jco] = rows;
   const table = markdownTable(
-    ['target', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'timeouts', 'body mismatches', 'server CPU (cores)', 'client CPU (cores)'],
+    ['target', 'req/s', 'req per server CPU-s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'timeouts', 'body mismatches', 'server CPU (cores)', 'client CPU (cores)'],
     rows.map((r) => [
       r.name,
       num(r.rps, 0),
+      num(perCpu(r), 0),
       num(r.p50Ms, 2),
       num(r.p99Ms, 2),
       String(r.requests),
@@ -356,8 +347,11 @@ function render(rows: HttpRow[], opts: HttpOptions): string {
     ]),
   );
   const vs = (a: HttpRow | undefined, b: HttpRow | undefined): string =>
-    `req/s ${ratio(a?.rps, b?.rps)}, p50 latency ${ratio(a?.p50Ms, b?.p50Ms)}, p99 latency ${ratio(a?.p99Ms, b?.p99Ms)}`;
+    `req/s ${ratio(a?.rps, b?.rps)}, req per server CPU-s ${ratio(perCpu(a), perCpu(b))}, ` +
+    `p50 latency ${ratio(a?.p50Ms, b?.p50Ms)}, p99 latency ${ratio(a?.p99Ms, b?.p99Ms)}`;
   const failures = rows.filter((r) => r.non2xx + r.errors + r.timeouts + r.mismatches > 0).map((r) => r.name);
+  // A server that was the bottleneck should have used its whole core; one that got less was starved (or waiting).
+  const starved = rows.filter((r) => r.serverCores !== undefined && r.serverCores < 0.85 && r.clientCores < 0.9).map((r) => `${r.name} (${num(r.serverCores, 2)})`);
   return [
     '## HTTP load (loopback, autocannon)',
     '',
@@ -366,6 +360,12 @@ function render(rows: HttpRow[], opts: HttpOptions): string {
     `- Micron / Hono: ${vs(micron, hono)}`,
     `- Micron / jco serve: ${vs(micron, jco)}`,
     failures.length > 0 ? `- **FAILED REQUESTS** on: ${failures.join(', ')}` : '- every response was 200 with the expected body',
+    ...(starved.length > 0
+      ? [
+          `- **servers short of a core**: ${starved.join(', ')}. The machine was busy (see the load average) or the server waited on something; ` +
+            'req/s is then a contention figure, and req per server CPU-second is the steadier comparison.',
+        ]
+      : []),
     '',
     `${opts.connections} connections, pipelining 1, ${opts.durationS} s measured after ${opts.warmupS} s of warm-up per target. ` +
       (CAN_PIN ? 'Server pinned to CPU 0 (`taskset -c 0`), autocannon to CPU 1.' : 'Not pinned (no taskset or fewer than 2 CPUs): client and server share CPUs.') +
@@ -375,6 +375,7 @@ function render(rows: HttpRow[], opts: HttpOptions): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  cleanupOnSignals();
   const quick = process.env.BENCH_QUICK === '1';
   const durationS = Number(process.env.BENCH_DURATION ?? (quick ? 2 : 10));
   const report = await runHttpBench({ durationS, warmupS: quick ? 0.5 : 2, connections: 50 });

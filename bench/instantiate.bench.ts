@@ -32,6 +32,7 @@ import { DEFAULT_LIMITS } from '../host/config.ts';
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
 import type { GuestPolicy } from '../host/wasi/context.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
+import { cleanupOnSignals, trackDir } from './cleanup.ts';
 import { markdownTable, num, ratio } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -82,7 +83,8 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
   const built = await compiler.build(bytes);
   const loaded = await compiler.load(bytes, built.meta, (n) => built.files.get(n));
   const prepared = loaded.prepared;
-  const entryStep = loaded.plan.steps[loaded.plan.entry.instance];
+  const { plan } = prepared;
+  const entryStep = plan.steps[plan.entry.instance];
   if (entryStep?.kind !== 'instantiate') throw new Error('hello: the entry export does not come from an instantiated core module');
   const mainIndex = entryStep.module;
   const mainBytes = readComponent(bytes).modules[mainIndex];
@@ -116,6 +118,7 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
 
   // jco: transpile once, import the generated module, compile its core modules once.
   const jcoDir = await mkdtemp(join(tmpdir(), 'micron-bench-jco-'));
+  trackDir(jcoDir);
   try {
     const { files } = await transpile(bytes, { instantiation: 'sync', noTypescript: true, name: 'component' } as never);
     await writeFile(join(jcoDir, 'component.js'), files['component.js']!);
@@ -168,6 +171,7 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
     return { rows, markdown: render(rows, opts, built.meta.instrumented.length > 0) };
   } finally {
     await rm(jcoDir, { recursive: true, force: true });
+    trackDir(jcoDir, false);
   }
 }
 
@@ -237,6 +241,7 @@ function render(rows: InstantiateRow[], opts: InstantiateOptions, instrumented: 
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  cleanupOnSignals();
   const quick = process.env.BENCH_QUICK === '1';
   const report = await runInstantiateBench({ timeMs: quick ? 300 : 2000, heapInstances: quick ? 200 : 1000 });
   process.stdout.write(report.markdown);

@@ -7,25 +7,20 @@
  * Environment: BENCH_DURATION (measured seconds per HTTP target, default 10;
  * 2 when quick), BENCH_QUICK=1 (short runs everywhere, for a smoke test).
  * Exits 1 when a bench fails or any HTTP request failed; server children are
- * killed on every exit path.
+ * killed and temporary directories removed on every exit path.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { arch, cpus, loadavg, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killServers, runHttpBench } from './http.ts';
+import { cleanupNow, cleanupOnSignals } from './cleanup.ts';
+import { runHttpBench } from './http.ts';
 import { runInstantiateBench } from './instantiate.bench.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-function onSignal(signal: NodeJS.Signals): void {
-  killServers();
-  process.stderr.write(`bench: ${signal}, servers stopped\n`);
-  process.exit(1);
-}
-process.once('SIGINT', onSignal);
-process.once('SIGTERM', onSignal);
+cleanupOnSignals();
 
 function durationFromEnv(quick: boolean): number {
   const raw = process.env.BENCH_DURATION;
@@ -104,7 +99,7 @@ try {
 } catch (e) {
   process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
 } finally {
-  killServers();
+  cleanupNow();
 }
 // Exit explicitly: preview2-shim (imported by the jco task) may keep an I/O worker alive.
 process.exit(code);

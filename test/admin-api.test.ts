@@ -41,8 +41,8 @@ afterAll(async () => {
   rmSync(witDir, { recursive: true, force: true });
 });
 
-const deploy = (name: string, body: BodyInit | null, headers: Record<string, string> = { 'content-type': 'application/wasm' }) =>
-  host.adminFetch(admin(`/v1/functions/${name}`, { method: 'PUT', body, headers }));
+const deploy = (name: string, body: BodyInit | Uint8Array | null, headers: Record<string, string> = { 'content-type': 'application/wasm' }) =>
+  host.adminFetch(admin(`/v1/functions/${name}`, { method: "PUT", body: body as BodyInit | null, headers }));
 
 async function errorOf(res: Response): Promise<{ status: number; code: string; message: string }> {
   const body = (await res.json()) as { error: { code: string; message: string } };

@@ -160,7 +160,8 @@ describe('the typed embedding API', () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ name: 'hello', version: 'v1', digest: hello.digest });
 
-    for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: TOKEN }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token' }, { authorization: TOKEN }];
+    for (const headers of attempts) {
       const denied = await host.adminFetch(new Request('http://127.0.0.1/v1/functions', { headers }));
       expect(denied.status).toBe(401);
       expect(denied.headers.get('content-type')).toBe('application/json');

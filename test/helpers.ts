@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createHost, type Host, type HostOptions } from '../host/index.js';
 
 /** Bytes of a built fixture in components/<name>/<name>.wasm. */
-export function fixture(name: string): Uint8Array {
+export function fixture(name: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(readFileSync(new URL(`../components/${name}/${name}.wasm`, import.meta.url)));
 }
 

@@ -40,6 +40,17 @@ describe('committed Go components', () => {
     }
   });
 
+  it('writes the snapshot instance back after a response, off the next request\'s path', async () => {
+    const runner = await runnerForComponent(path.join(ROOT, 'components/go-hello/go-hello.wasm'));
+    runner.modeFor({}); // prepares the snapshot: the instance starts clean
+    await runner.run(request('/'));
+    expect(runner.restoreCount).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(runner.restoreCount).toBe(1);
+    await runner.run(request('/')); // clean already: no write-back inside the request
+    expect(runner.restoreCount).toBe(1);
+  });
+
   it('go-json-api routes with path params, echoes POSTs with 201 and answers 404 in JSON', async () => {
     const runner = await runnerForComponent(path.join(ROOT, 'components/go-json-api/go-json-api.wasm'));
     const get = await runner.run(request('/items/42'));

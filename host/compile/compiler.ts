@@ -11,12 +11,15 @@ import type { WitRegistry } from '../abi/wit.js';
 import { MicronError } from '../errors.js';
 import { BLOCKING_FUNCTIONS, type HostInterfaces } from '../wasi/imports.js';
 import { PreparedComponent } from '../runtime/prepared-component.js';
+import { CommandRunner, findCommandModule } from '../runtime/command-runner.js';
 import { instrument, POOL_MEMORY_IMPORT } from './instrument.js';
 import { ComponentFormatError, coreModuleImports, isComponent, isCoreModule, readComponent, type ComponentStructure } from './component-binary.js';
 import { planComponent, type LinkPlan } from './link-plan.js';
 
 /** Metadata persisted beside a component's artifacts. */
 export interface ArtifactMeta {
+  /** `http` for wasi:http/incoming-handler components; `command` for wasi:cli/run components run with the CGI contract. */
+  kind?: 'http' | 'command';
   digest: string;
   size: number;
   imports: string[];
@@ -39,8 +42,11 @@ export interface BuildResult {
 
 /** A component ready to serve, with how long compiling its modules took. */
 export interface LoadedComponent {
+  /** Set for HTTP components. */
   prepared: PreparedComponent;
-  plan: LinkPlan;
+  /** Set for command components (CGI contract), instead of `prepared`. */
+  command?: CommandRunner;
+  plan: LinkPlan | undefined;
   compileMs: number;
   /** Approximate bytes held in memory for this component (module bytes). */
   bytes: number;
@@ -87,6 +93,25 @@ export class Compiler {
     }
     const transpileMs = performance.now() - t0;
     const structure = this.read(bytes);
+    const command = this.commandModule(structure);
+    if (command) {
+      // Validate now (imports, exports, compiles) so a bad command fails at deploy.
+      await CommandRunner.compile(command, { mode: 'fresh' });
+      const meta: ArtifactMeta = {
+        kind: 'command',
+        digest,
+        size: bytes.length,
+        imports: structure.imports.map((i) => i.name),
+        exports: structure.exports.map((e) => e.name),
+        transpileMs: round(transpileMs),
+        instrumentMs: 0,
+        instrumented: [],
+      };
+      const files = new Map<string, Uint8Array>();
+      const glue = transpiled.files['component.js'];
+      if (glue) files.set('jco/component.js', glue);
+      return { meta, files };
+    }
     const plan = this.plan(structure);
     const files = new Map<string, Uint8Array>();
     const glue = transpiled.files['component.js'];
@@ -109,6 +134,7 @@ export class Compiler {
     }
     const instrumentMs = performance.now() - t1;
     const meta: ArtifactMeta = {
+      kind: 'http',
       digest,
       size: bytes.length,
       imports: plan.imports,
@@ -123,6 +149,13 @@ export class Compiler {
   /** Compiles the core modules and prepares the component (load time, or cold start). */
   async load(bytes: Uint8Array, meta: ArtifactMeta, files: (name: string) => Uint8Array | undefined): Promise<LoadedComponent> {
     const structure = this.read(bytes);
+    if (meta.kind === 'command') {
+      const core = this.commandModule(structure);
+      if (!core) throw new MicronError('internal', `component ${meta.digest} has no command module`);
+      const t0 = performance.now();
+      const command = await CommandRunner.compile(core);
+      return { prepared: undefined as unknown as PreparedComponent, command, plan: undefined, compileMs: round(performance.now() - t0), bytes: core.length };
+    }
     const plan = this.plan(structure);
     const t0 = performance.now();
     const wanted = new Set<number>();
@@ -152,6 +185,14 @@ export class Compiler {
       throw new MicronError('invalid_component', `the component cannot be prepared: ${firstLine(e)}`);
     }
     return { prepared, plan, compileMs: round(compileMs), bytes: total };
+  }
+
+  /** The preview1 command module of a `wasi:cli/run` component without an HTTP handler, if that is what this is. */
+  private commandModule(structure: ComponentStructure): Uint8Array | undefined {
+    const exportsRun = structure.exports.some((e) => /^wasi:cli\/run@0\.2\./.test(e.name));
+    const exportsHttp = structure.exports.some((e) => /^wasi:http\/incoming-handler@0\.2\./.test(e.name));
+    if (!exportsRun || exportsHttp) return undefined;
+    return findCommandModule(structure.modules);
   }
 
   private read(bytes: Uint8Array): ComponentStructure {

@@ -140,8 +140,7 @@ export class CommandRunner {
   readonly #argv0: string;
   readonly #aliases: [string, string][];
   readonly #slots = new Map<string, Slot | 'declined'>();
-  /** How many times an instance was written back to its image (or replaced); for tests and metrics. */
-  restores = 0;
+  #restores = 0;
 
   /**
    * @param module - a compiled wasip1 command (used as is in `fresh` mode)
@@ -168,6 +167,11 @@ export class CommandRunner {
   static async compile(bytes: Uint8Array, options: Omit<CommandRunnerOptions, 'source'> = {}): Promise<CommandRunner> {
     const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     return new CommandRunner(module, { ...options, source: bytes });
+  }
+
+  /** How many times a snapshot instance was written back to its image (or replaced); for tests and metrics. */
+  get restoreCount(): number {
+    return this.#restores;
   }
 
   /** The mode a request with this configured environment uses (prepares it if needed). */
@@ -236,7 +240,7 @@ export class CommandRunner {
   /** Makes the slot's instance its image again (a new instance if it has none or its memory grew). */
   #clean(slot: Slot): void {
     if (slot.instance && !slot.dirty) return;
-    this.restores++;
+    this.#restores++;
     if (!slot.instance || !slot.image.restore(slot.instance)) {
       slot.instance = new WebAssembly.Instance(this.#module, slot.wasi.imports);
       slot.wasi.memory.bind(slot.instance.exports.memory as WebAssembly.Memory);

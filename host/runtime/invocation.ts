@@ -20,6 +20,9 @@ import { IncomingBody, IncomingRequest, type OutgoingResponse, ResponseOutparam,
 import { InputStream } from '../wasi/io/streams.js';
 import type { LiveInstance, PreparedComponent } from './prepared-component.js';
 
+/** Header carrying the request id on every function response. */
+export const REQUEST_ID_HEADER = 'x-micron-request-id';
+
 /**
  * Where Asyncify keeps a suspended guest's stack. The region is borrowed from
  * guest memory only while no guest code runs (between the end of an unwind
@@ -288,6 +291,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
     const resp = r.val;
     const buf: BodyBuffer | undefined = resp.body?.buffer;
     const headers = resp.headers.toHeaderPairs();
+    // Set here, not on the finished Response: touching a Response's headers later defeats @hono/node-server's fast path.
+    headers.push([REQUEST_ID_HEADER, this.requestId]);
     if (!buf) {
       // No body requested: answer once the guest returns (it may still ask for one before that).
       if (finished) {

@@ -65,8 +65,16 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
       scheme: 'http',
       authority,
       headers: req.headers as unknown as Iterable<[string, string]>,
-      body: req.body,
+      // Reading `body` makes @hono/node-server build a full Request; skip it when there is none.
+      body: hasBody(req) ? req.body : null,
     });
   });
   return app;
+}
+
+/** True when the request may carry a body (a length, or chunked transfer). */
+function hasBody(req: Request): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return req.headers.has('content-length') || req.headers.has('transfer-encoding');
+  const len = req.headers.get('content-length');
+  return len === null ? true : len !== '0';
 }

@@ -54,8 +54,11 @@ const ENTRY_CANDIDATES = ['index.ts', 'assembly/index.ts', 'src/index.ts'];
  *   only trap anyway).
  * - `--use abort=`: without it the module imports `env.abort`, which a
  *   component cannot satisfy; an abort now traps (`unreachable`).
+ * - `--exportStart __micron_start`: no core start function; the transform
+ *   runs the top-level code on the first call instead, when the host can
+ *   serve imports (so `const key = env("KEY")` at top level works).
  */
-const BASE_FLAGS = ['-Oz', '--noAssert', '--converge', '--use', 'abort=', '--noColors'];
+const BASE_FLAGS = ['-Oz', '--noAssert', '--converge', '--use', 'abort=', '--exportStart', '__micron_start', '--noColors'];
 
 /**
  * Builds the AssemblyScript project in `dir` into a component.

@@ -61,8 +61,9 @@ export interface Preview1Options {
   aliases?: readonly (readonly [alias: string, name: string])[];
 }
 
-/** Default capture limits. */
+/** Default stdout capture limit: 10 MiB. */
 export const DEFAULT_STDOUT_LIMIT = 10 * 1024 * 1024;
+/** Default stderr capture limit: 64 KiB. */
 export const DEFAULT_STDERR_LIMIT = 64 * 1024;
 
 /** Encodes an environment as `KEY=value` strings (for reuse across instances). */

@@ -9,8 +9,12 @@
 //    canonical `wasi:http/incoming-handler@0.2.12#handle` (asc cannot spell
 //    that name itself) and removes every other export except `memory` and
 //    `cabi_realloc`, since wit-component rejects exports the world lacks.
+//    With `--exportStart __micron_start` (the builder passes it), the
+//    module's top-level code runs once, on the first call of either export,
+//    rather than as the core start function during instantiation.
 //
-// Usage: asc index.ts --transform micron/sdk/assemblyscript/transform/wit-exports.mjs ...
+// Usage: asc index.ts --transform <path to this file> --exportStart __micron_start ...
+// (sdk/build/assemblyscript.ts passes it with the other flags it needs).
 // It needs no import from assemblyscript: asc assigns `program`, `binaryen`
 // and `stderr` to the instance.
 
@@ -20,6 +24,10 @@ import path from 'node:path';
 export const HANDLE_EXPORT = 'wasi:http/incoming-handler@0.2.12#handle';
 const GLUE_EXPORT = '__micron_handle';
 const KEEP = new Set(['memory', 'cabi_realloc']);
+/** The name the build gives asc's start function (`--exportStart`). */
+export const START_EXPORT = '__micron_start';
+/** The generated entry file's name. */
+const ENTRY_FILE = '__micron_entry.ts';
 /** asc's SourceKind.UserEntry. */
 const USER_ENTRY = 1;
 /** A declaration only the SDK's serve.ts has; it finds the SDK however it was imported. */
@@ -34,6 +42,8 @@ function failure(message) {
 
 export default class WitExports {
   afterParse(parser) {
+    // Listed twice (asconfig.json and the command line): the first one did it.
+    if (parser.sources.some((s) => s.normalizedPath.endsWith(ENTRY_FILE))) return;
     const entries = parser.sources.filter((s) => s.sourceKind === USER_ENTRY && !s.normalizedPath.startsWith('~lib/'));
     const found = [];
     for (const source of entries) {
@@ -84,7 +94,7 @@ export default class WitExports {
       '}',
       '',
     ].join('\n');
-    const file = dir === '.' ? '__micron_entry.ts' : `${dir}/__micron_entry.ts`;
+    const file = dir === '.' ? ENTRY_FILE : `${dir}/${ENTRY_FILE}`;
     parser.parseFile(text, file, true);
   }
 
@@ -94,11 +104,42 @@ export default class WitExports {
     for (let i = 0, n = module.getNumExports(); i < n; i++) {
       exports.push(binaryen.getExportInfo(module.getExportByIndex(i)));
     }
+    if (exports.some((e) => e.name === HANDLE_EXPORT)) return; // already done
     const glue = exports.find((e) => e.name === GLUE_EXPORT);
-    if (!glue) throw failure(`${GLUE_EXPORT} was not compiled`);
+    const realloc = exports.find((e) => e.name === 'cabi_realloc');
+    if (!glue || !realloc) throw failure(`${GLUE_EXPORT} was not compiled`);
+    const start = exports.find((e) => e.name === START_EXPORT);
     for (const e of exports) {
       if (!KEEP.has(e.name)) module.removeExport(e.name);
     }
-    module.addFunctionExport(glue.value, HANDLE_EXPORT);
+    if (!start) {
+      module.addFunctionExport(glue.value, HANDLE_EXPORT);
+      return;
+    }
+    // Built with `--exportStart __micron_start`: run the module's top-level
+    // code on the first call into it instead of as the core start function.
+    // During instantiation the host cannot serve imports yet, so top-level
+    // code that calls env(), log() or fetch() would trap there. asc's exported
+    // start function returns at once when it has already run.
+    const { i32, none } = binaryen;
+    const ensureStarted = () => module.call(start.value, [], none);
+    const args = (n) => Array.from({ length: n }, (_, i) => module.local.get(i, i32));
+    module.addFunction(
+      '~micron/handle',
+      binaryen.createType([i32, i32]),
+      none,
+      [],
+      module.block(null, [ensureStarted(), module.call(glue.value, args(2), none)]),
+    );
+    module.addFunction(
+      '~micron/cabi_realloc',
+      binaryen.createType([i32, i32, i32, i32]),
+      i32,
+      [],
+      module.block(null, [ensureStarted(), module.call(realloc.value, args(4), i32)], i32),
+    );
+    module.removeExport('cabi_realloc');
+    module.addFunctionExport('~micron/cabi_realloc', 'cabi_realloc');
+    module.addFunctionExport('~micron/handle', HANDLE_EXPORT);
   }
 }
