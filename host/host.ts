@@ -40,7 +40,7 @@ export interface Host {
   fetch(request: Request): Promise<Response>;
   /** Serves the admin API as a fetch handler (requires the admin token). */
   adminFetch(request: Request): Promise<Response>;
-  /** The Hono app of function traffic, to mount with `app.route('/fn', host.app)`. */
+  /** The Hono app of function traffic: `parent.route('/fn', host.app)`, or `parent.mount('/fn', host.fetch)`. */
   readonly app: Hono;
   /** The Hono app of the admin API. */
   readonly adminApp: Hono;
@@ -97,8 +97,8 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     });
 
   return {
-    deploy: (name, component, config) => registry.deploy(name, component, parseFunctionConfig(config ?? {})),
-    remove: (name) => registry.remove(name),
+    deploy: async (name, component, config) => registry.deploy(name, component, parseFunctionConfig(config ?? {})),
+    remove: async (name) => registry.remove(name),
     list: () => registry.list(),
     get: (name) => registry.get(name),
     fetch: async (request) => app.fetch(request),

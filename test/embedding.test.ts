@@ -71,7 +71,7 @@ describe('Micron mounted in a Hono app', () => {
   // Host.app's TSDoc suggests `app.route('/fn', host.app)`, but the public app
   // routes on the full request URL, so it takes "fn" for the function name.
   // This test documents the bug; when it is fixed, drop `.fails`.
-  it.fails('serves /fn/hello/ when host.app is attached with app.route()', async () => {
+  it('serves /fn/hello/ when host.app is attached with app.route()', async () => {
     const app = new Hono();
     app.route('/fn', host.app);
     const res = await app.request('/fn/hello/');
@@ -150,7 +150,7 @@ describe('the typed embedding API', () => {
   // they return a promise, so bad input throws synchronously and escapes a
   // `.catch()` chained on the call. This test documents the bug; when it is
   // fixed, drop `.fails`.
-  it.fails('reports bad input as a rejected promise, not a synchronous throw', async () => {
+  it('reports bad input as a rejected promise, not a synchronous throw', async () => {
     const pending = host.deploy('Bad_Name', HELLO).catch((e: unknown) => e);
     expect(await pending).toMatchObject({ code: 'invalid_name' });
   });

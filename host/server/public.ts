@@ -27,17 +27,22 @@ export interface PublicAppDeps {
   domain: string;
 }
 
-/** Splits a request into the function it targets and the path the guest sees. */
-export function route(url: URL, host: string | undefined, domain: string): { name: string; pathWithQuery: string } | undefined {
+/**
+ * Splits a request into the function it targets and the path the guest sees.
+ * `mount` is the prefix the app is mounted under in a parent Hono app (empty
+ * when it serves the whole origin); it is not part of what the guest sees.
+ */
+export function route(url: URL, host: string | undefined, domain: string, mount = ''): { name: string; pathWithQuery: string } | undefined {
+  const fullPath = url.pathname;
+  const path = mount && fullPath.startsWith(mount) ? fullPath.slice(mount.length) || '/' : fullPath;
   if (host) {
     const h = host.toLowerCase().replace(/:\d+$/, '');
     const suffix = `.${domain}`;
     if (h.endsWith(suffix)) {
       const name = h.slice(0, -suffix.length);
-      if (name && !name.includes('.')) return { name, pathWithQuery: url.pathname + url.search };
+      if (name && !name.includes('.')) return { name, pathWithQuery: path + url.search };
     }
   }
-  const path = url.pathname;
   const slash = path.indexOf('/', 1);
   const name = decodeURIComponent(slash === -1 ? path.slice(1) : path.slice(1, slash));
   if (!name) return undefined;
@@ -53,7 +58,9 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     const req = c.req.raw;
     const url = new URL(req.url);
     const host = req.headers.get('host') ?? undefined;
-    const target = route(url, host, deps.domain);
+    // Under `parent.route('/fn', host.app)` the route path is `/fn/*`: strip that prefix.
+    const mount = c.req.routePath.endsWith('*') ? c.req.routePath.slice(0, -1).replace(/\/$/, '') : '';
+    const target = route(url, host, deps.domain, mount);
     if (!target) return errorResponse('function_not_found', 'no function in the request path; call /<name>/…', 404);
     const resolved = deps.registry.resolve(target.name);
     const authority = host ?? url.host;
