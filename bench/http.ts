@@ -32,6 +32,8 @@ const HELLO = join(ROOT, 'components/hello/hello.wasm');
 const EXPECTED_BODY = 'Hello from Micron!\n';
 /** How long a server may take to print its ready line (jco serve transpiles first). */
 const READY_TIMEOUT_MS = 120_000;
+/** Bound on the single requests around a run (deploy, probe). */
+const FETCH_TIMEOUT_MS = 30_000;
 
 /** Options of {@link runHttpBench}. */
 export interface HttpOptions {
@@ -72,6 +74,8 @@ class ServerProcess {
   readonly exited: Promise<void>;
   private readonly child: ChildProcess;
   private readonly lines: string[] = [];
+  /** Why the process is gone, once it is. */
+  private gone: string | undefined;
   private readonly waiters = new Set<{ re: RegExp; resolve: (m: RegExpMatchArray) => void; reject: (e: Error) => void }>();
 
   constructor(
@@ -85,6 +89,7 @@ class ServerProcess {
     for (const s of [this.child.stdout!, this.child.stderr!]) createInterface({ input: s }).on('line', (l) => this.onLine(l));
     this.exited = new Promise((done) => {
       const gone = (why: string): void => {
+        this.gone ??= why;
         for (const w of this.waiters) w.reject(new Error(`${name} ${why} before it was ready:\n${this.tail()}`));
         this.waiters.clear();
         done();
@@ -100,6 +105,7 @@ class ServerProcess {
       const m = re.exec(l);
       if (m) return Promise.resolve(m);
     }
+    if (this.gone) return Promise.reject(new Error(`${this.name} ${this.gone} before it was ready:\n${this.tail()}`));
     return new Promise((resolve, reject) => {
       const w = { re, resolve, reject };
       const timer = setTimeout(() => {
@@ -236,6 +242,7 @@ const TARGETS: Target[] = [
       const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number; admin: number };
       const res = await fetch(`http://127.0.0.1:${ready.admin}/v1/functions/hello`, {
         method: 'PUT',
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/wasm' },
         body: readFileSync(HELLO),
       });
@@ -274,7 +281,7 @@ function quantile(sorted: Float64Array, p: number): number {
 async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<HttpRow> {
   const { server, url } = await target.start(tmp);
   try {
-    const probe = await fetch(url);
+    const probe = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     const body = await probe.text();
     if (probe.status !== 200 || body !== EXPECTED_BODY) throw new Error(`${target.name}: ${url} answered ${probe.status} ${JSON.stringify(body.slice(0, 200))}`);
     if (opts.warmupS > 0) await load(url, opts.connections, opts.warmupS);

@@ -30,11 +30,11 @@ function durationFromEnv(quick: boolean): number {
   return n;
 }
 
-/** Short commit id, marked when host/ or bench/ have uncommitted changes; "unknown" outside git. */
+/** Short commit id, marked when host/ or bench/ (results aside) have uncommitted changes; "unknown" outside git. */
 function revision(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'host', 'bench'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'host', 'bench', ':!bench/results'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
     return dirty ? `${head} + uncommitted changes in host/ or bench/` : head;
   } catch {
     return 'unknown';

@@ -56,12 +56,12 @@ async function buildFailure(name: string, source: string): Promise<MicronError> 
 }
 
 /** Runs `jco serve` on a free port and resolves with its base URL once it listens. */
-async function serve(wasm: string): Promise<string> {
+async function serve(wasm: string, env: Record<string, string> = {}): Promise<string> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
     [JCO, 'serve', wasm, '--port', String(port), '--host', '127.0.0.1'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   stops.push(() => child.kill());
   let output = '';
@@ -242,6 +242,30 @@ describe('AssemblyScript SDK build', () => {
       expect(output).toBe(path.join(dir, 'new-function.wasm'));
       expect(isComponent(readFileSync(output))).toBe(true);
       expect(bytes).toBeLessThanOrEqual(HELLO_BUDGET);
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it(
+    'runs top-level code once, on the first request, where host calls such as env() work',
+    async () => {
+      const dir = path.join(scratch, 'top-level');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        path.join(dir, 'index.ts'),
+        'import { Request, Response, env } from "micron/sdk/assemblyscript";\n' +
+          'const greeting = env("GREETING");\n' +
+          'let calls = 0;\n' +
+          'export function handle(req: Request): Response {\n' +
+          '  calls++;\n' +
+          '  return Response.text((greeting != null ? greeting! : "none") + " " + calls.toString());\n' +
+          '}\n',
+      );
+      const { output } = await buildAssemblyScript(dir);
+      // jco serve reuses one instance, so the counter shows the top-level code ran once.
+      const base = await serve(output, { GREETING: 'hi' });
+      expect(await (await fetch(`${base}/`)).text()).toBe('hi 1');
+      expect(await (await fetch(`${base}/`)).text()).toBe('hi 2');
     },
     BUILD_TIMEOUT,
   );

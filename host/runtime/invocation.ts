@@ -45,6 +45,9 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'http2-settings',
 ]);
 
+const HTTP: Scheme = Object.freeze({ tag: 'HTTP' });
+const HTTPS: Scheme = Object.freeze({ tag: 'HTTPS' });
+
 /** What the guest should see of the request. */
 export interface GuestRequest {
   method: string;
@@ -153,16 +156,18 @@ export class Invocation implements GuestContext, HttpInvocationState {
     const t1 = performance.now();
     this.stats.instantiateUs = Math.round((t1 - t0) * 1000);
 
-    const body = new InputStream();
-    if (req.body) pumpInto(req.body, body, req.maxBodyBytes);
-    else body.end();
     const incoming = new IncomingRequest(
       methodFromString(req.method),
       req.pathWithQuery,
-      (req.scheme === 'https' ? { tag: 'HTTPS' } : { tag: 'HTTP' }) as Scheme,
+      req.scheme === 'https' ? HTTPS : HTTP,
       req.authority,
-      Fields.fromHeaders(req.headers, HOP_BY_HOP),
-      new IncomingBody(body),
+      () => Fields.fromHeaders(req.headers, HOP_BY_HOP),
+      () => {
+        const body = new InputStream();
+        if (req.body) pumpInto(req.body, body, req.maxBodyBytes);
+        else body.end();
+        return new IncomingBody(body);
+      },
     );
     const reqHandle = this.handles.insert('wasi:http/types#incoming-request', incoming);
     const outHandle = this.handles.insert('wasi:http/types#response-outparam', new ResponseOutparam());
@@ -290,9 +295,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
     }
     const resp = r.val;
     const buf: BodyBuffer | undefined = resp.body?.buffer;
-    const headers = resp.headers.toHeaderPairs();
     // Set here, not on the finished Response: touching a Response's headers later defeats @hono/node-server's fast path.
-    headers.push([REQUEST_ID_HEADER, this.requestId]);
+    const headers = resp.headers.toHeaderInit(REQUEST_ID_HEADER, this.requestId);
     if (!buf) {
       // No body requested: answer once the guest returns (it may still ask for one before that).
       if (finished) {

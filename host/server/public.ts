@@ -29,25 +29,40 @@ export interface PublicAppDeps {
 
 /**
  * Splits a request into the function it targets and the path the guest sees.
- * `mount` is the prefix the app is mounted under in a parent Hono app (empty
- * when it serves the whole origin); it is not part of what the guest sees.
+ * `target` is the request target (`/path?query`); `mount` is the prefix the
+ * app is mounted under in a parent Hono app (empty when it serves the whole
+ * origin), which is not part of what the guest sees.
  */
-export function route(url: URL, host: string | undefined, domain: string, mount = ''): { name: string; pathWithQuery: string } | undefined {
-  const fullPath = url.pathname;
+export function route(target: string, host: string | undefined, domain: string, mount = ''): { name: string; pathWithQuery: string } | undefined {
+  const q = target.indexOf('?');
+  const fullPath = q === -1 ? target : target.slice(0, q);
+  const search = q === -1 ? '' : target.slice(q);
   const path = mount && fullPath.startsWith(mount) ? fullPath.slice(mount.length) || '/' : fullPath;
   if (host) {
     const h = host.toLowerCase().replace(/:\d+$/, '');
     const suffix = `.${domain}`;
     if (h.endsWith(suffix)) {
       const name = h.slice(0, -suffix.length);
-      if (name && !name.includes('.')) return { name, pathWithQuery: path + url.search };
+      if (name && !name.includes('.')) return { name, pathWithQuery: path + search };
     }
   }
   const slash = path.indexOf('/', 1);
-  const name = decodeURIComponent(slash === -1 ? path.slice(1) : path.slice(1, slash));
+  let name: string;
+  try {
+    name = decodeURIComponent(slash === -1 ? path.slice(1) : path.slice(1, slash));
+  } catch {
+    return undefined;
+  }
   if (!name) return undefined;
   const rest = slash === -1 ? '/' : path.slice(slash);
-  return { name, pathWithQuery: rest + url.search };
+  return { name, pathWithQuery: rest + search };
+}
+
+/** The `/path?query` and the authority of an absolute request URL, without a full URL parse. */
+function splitUrl(url: string): { authority: string; target: string } {
+  const start = url.indexOf('://') + 3;
+  const slash = url.indexOf('/', start);
+  return slash === -1 ? { authority: url.slice(start), target: '/' } : { authority: url.slice(start, slash), target: url.slice(slash) };
 }
 
 /** Creates the Hono app that serves function traffic. */
@@ -56,14 +71,14 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
   app.onError(onError(deps.logger));
   app.all('*', async (c) => {
     const req = c.req.raw;
-    const url = new URL(req.url);
+    const url = splitUrl(req.url);
     const host = req.headers.get('host') ?? undefined;
     // Under `parent.route('/fn', host.app)` the route path is `/fn/*`: strip that prefix.
     const mount = c.req.routePath.endsWith('*') ? c.req.routePath.slice(0, -1).replace(/\/$/, '') : '';
-    const target = route(url, host, deps.domain, mount);
+    const target = route(url.target, host, deps.domain, mount);
     if (!target) return errorResponse('function_not_found', 'no function in the request path; call /<name>/…', 404);
     const resolved = deps.registry.resolve(target.name);
-    const authority = host ?? url.host;
+    const authority = host ?? url.authority;
     if (!resolved) return errorResponse('function_not_found', `no function named ${JSON.stringify(target.name)}`, 404);
     const fn = resolved instanceof Promise ? await resolved : resolved;
     return deps.runtime.invoke(fn, {

@@ -91,8 +91,10 @@ export class Response {
     return this;
   }
 
-  /** Replaces the body. */
+  /** Replaces the body (a fetched body not yet read is released). */
   setBody(body: Uint8Array): Response {
+    const r = this._reader;
+    if (r != null) r.close();
     this.body = body;
     this._reader = null;
     return this;

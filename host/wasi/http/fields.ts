@@ -167,6 +167,25 @@ export class Fields {
     return f;
   }
 
+  /**
+   * As headers for a web `Response`, plus one extra header: a plain object
+   * when no name repeats (the fastest form for @hono/node-server), else pairs.
+   */
+  toHeaderInit(extraName: string, extraValue: string): Record<string, string> | [string, string][] {
+    const o: Record<string, string> = {};
+    for (let i = 0; i < this.names.length; i++) {
+      const n = this.names[i]!;
+      if (n in o || n === extraName) {
+        const pairs = this.toHeaderPairs();
+        pairs.push([extraName, extraValue]);
+        return pairs;
+      }
+      o[n] = latin1.decode(this.values[i]!);
+    }
+    o[extraName] = extraValue;
+    return o;
+  }
+
   /** As `[name, value]` string pairs for a web `Headers` or `Response`. */
   toHeaderPairs(): [string, string][] {
     return this.names.map((n, i) => [n, latin1.decode(this.values[i]!)]);

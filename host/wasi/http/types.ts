@@ -63,17 +63,29 @@ export class IncomingBody {
   }
 }
 
-/** An incoming request, created by the host for each invocation. */
+/**
+ * An incoming request, created by the host for each invocation. Its header
+ * set and body stream are built when the guest first asks for them: many
+ * handlers never look at either.
+ */
 export class IncomingRequest {
   private consumed = false;
+  private fields: Fields | undefined;
+  private bodyValue: IncomingBody | undefined;
   constructor(
     readonly method: Method,
     readonly pathWithQuery: string | undefined,
     readonly scheme: Scheme | undefined,
     readonly authority: string | undefined,
-    readonly headers: Fields,
-    readonly body: IncomingBody,
+    private readonly rawHeaders: () => Fields,
+    private readonly makeBody: () => IncomingBody,
   ) {}
+  get headers(): Fields {
+    return (this.fields ??= this.rawHeaders());
+  }
+  get body(): IncomingBody {
+    return (this.bodyValue ??= this.makeBody());
+  }
   consume(): IncomingBody | undefined {
     if (this.consumed) return undefined;
     this.consumed = true;
