@@ -24,7 +24,6 @@ import { runInNewContext } from 'node:vm';
 import { transpile } from '@bytecodealliance/jco';
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
 import { Bench } from 'tinybench';
-import type { MemSlot } from '../host/abi/canon.ts';
 import { WitRegistry } from '../host/abi/wit.ts';
 import { Compiler } from '../host/compile/compiler.ts';
 import { coreModuleImports, readComponent } from '../host/compile/component-binary.ts';
@@ -141,9 +140,9 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
       { name: '(a) raw WebAssembly.Instance, main core module', fn: rawInstance, keep: rawInstance },
       ...(instrumented ? [{ name: "(a') raw WebAssembly.Instance, instrumented main module", fn: instrumentedInstance, keep: instrumentedInstance }] : []),
       {
-        name: '(b) Micron prepared.instantiate (+ release)',
-        fn: () => prepared.release(prepared.instantiate([] as MemSlot[])),
-        keep: () => prepared.instantiate([] as MemSlot[]),
+        name: `(b) Micron prepared.instantiate (+ release), mode ${prepared.mode}`,
+        fn: () => prepared.release(prepared.instantiate()),
+        keep: () => prepared.instantiate(),
       },
       { name: '(c) Micron instantiate + handle (Invocation.run)', fn: invoke },
       { name: '(d) jco generated instantiate()', fn: jcoInstance, keep: jcoInstance },

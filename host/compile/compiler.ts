@@ -10,10 +10,10 @@ import { transpile } from '@bytecodealliance/jco';
 import type { WitRegistry } from '../abi/wit.js';
 import { MicronError } from '../errors.js';
 import { BLOCKING_FUNCTIONS, type HostInterfaces } from '../wasi/imports.js';
-import { PreparedComponent } from '../runtime/prepared-component.js';
+import { PreparedComponent, type EntryMemory } from '../runtime/prepared-component.js';
 import { CommandRunner, findCommandModule } from '../runtime/command-runner.js';
 import { instrument, POOL_MEMORY_IMPORT } from './instrument.js';
-import { ComponentFormatError, coreModuleImports, isComponent, isCoreModule, readComponent, type ComponentStructure } from './component-binary.js';
+import { ComponentFormatError, canResetState, coreModuleImports, isComponent, isCoreModule, readComponent, type ComponentStructure } from './component-binary.js';
 import { planComponent, type LinkPlan } from './link-plan.js';
 
 /** Metadata persisted beside a component's artifacts. */
@@ -125,7 +125,7 @@ export class Compiler {
     if (src && plan.dynamicModules.includes(m) && src.length <= MAX_INSTRUMENT_BYTES) {
       const blocking = plan.blockingImports.get(m) ?? [];
       try {
-        const out = await instrument(src, { asyncifyImports: blocking, importMemory: true });
+        const out = await instrument(src, { asyncifyImports: blocking, importMemory: true, exportState: true });
         files.set(`module-${m}.wasm`, out.bytes);
         instrumented.push(m);
       } catch (e) {
@@ -159,7 +159,7 @@ export class Compiler {
     const plan = this.plan(structure);
     const t0 = performance.now();
     const wanted = new Set<number>();
-    let poolMemory: { initial: number; maximum: number | undefined } | undefined;
+    let poolMemory: EntryMemory | undefined;
     for (const s of plan.steps) if (s.kind === 'instantiate') wanted.add(s.module);
     const modules: (WebAssembly.Module | undefined)[] = new Array(structure.modules.length).fill(undefined);
     let total = 0;
@@ -168,7 +168,7 @@ export class Compiler {
         const src = meta.instrumented.includes(m) ? files(`module-${m}.wasm`) : structure.modules[m];
         if (!src) throw new MicronError('internal', `artifact module-${m}.wasm of ${meta.digest} is missing`);
         const pool = coreModuleImports(src).find((i) => i.kind === 'memory' && i.module === POOL_MEMORY_IMPORT.module && i.name === POOL_MEMORY_IMPORT.name);
-        if (pool?.limits) poolMemory = pool.limits;
+        if (pool?.limits) poolMemory = { ...pool.limits, resettable: canResetState(src) };
         total += src.length;
         try {
           modules[m] = await WebAssembly.compile(src as Uint8Array<ArrayBuffer>);

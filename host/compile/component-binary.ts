@@ -477,3 +477,68 @@ export function coreModuleImports(bytes: Uint8Array): CoreImport[] {
   }
   return out;
 }
+
+/**
+ * True when a core module's whole state can be put back from outside: no
+ * start function (its effects could differ per instance), no data count
+ * section (so no `memory.init`/`data.drop`: dropped segments cannot be
+ * restored), and no passive element segments (`elem.drop`). Memory, mutable
+ * globals and tables are then the only state, and the host can reset them.
+ */
+export function canResetState(bytes: Uint8Array): boolean {
+  const r = new Reader(bytes, 8);
+  while (!r.done()) {
+    const id = r.byte();
+    const size = r.u32();
+    const end = r.pos + size;
+    if (id === 8 || id === 12) return false;
+    if (id === 9) {
+      const s = new Reader(bytes, r.pos, end);
+      const n = s.u32();
+      for (let i = 0; i < n; i++) {
+        const flags = s.u32();
+        if ((flags & 3) === 1) return false;
+        if (flags === 2 || flags === 6) s.u32();
+        if ((flags & 1) === 0) skipConstExpr(s);
+        if (flags & 4) {
+          if (flags & 3) s.byte();
+          else if (flags !== 4) s.byte();
+          const m = s.u32();
+          for (let j = 0; j < m; j++) skipConstExpr(s);
+        } else {
+          if (flags !== 0) s.byte();
+          const m = s.u32();
+          for (let j = 0; j < m; j++) s.u32();
+        }
+      }
+    }
+    r.pos = end;
+  }
+  return true;
+}
+
+function skipConstExpr(s: Reader): void {
+  for (;;) {
+    const op = s.byte();
+    switch (op) {
+      case 0x0b:
+        return;
+      case 0x41: case 0x42: case 0x23: case 0xd2:
+        skipSleb(s);
+        break;
+      case 0x43: s.bytes(4); break;
+      case 0x44: s.bytes(8); break;
+      case 0xd0: s.byte(); break;
+      case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e:
+        break;
+      default:
+        throw new ComponentFormatError(`unsupported constant expression opcode 0x${op.toString(16)}`);
+    }
+  }
+}
+
+function skipSleb(s: Reader): void {
+  while (s.byte() & 0x80) {
+    /* continuation bytes */
+  }
+}

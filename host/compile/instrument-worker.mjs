@@ -10,8 +10,8 @@ const FEATURES =
   F.MutableGlobals | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.NontrappingFPToInt |
   F.Multivalue | F.ReferenceTypes | F.CallIndirectOverlong | F.SIMD128;
 
-/** @type {{ module: Uint8Array, asyncifyImports: string[], importMemory: { module: string, name: string } | null }} */
-const { module, asyncifyImports, importMemory } = workerData;
+/** @type {{ module: Uint8Array, asyncifyImports: string[], importMemory: { module: string, name: string } | null, exportState: string | null }} */
+const { module, asyncifyImports, importMemory, exportState } = workerData;
 try {
   const m = binaryen.readBinary(module);
   m.setFeatures(FEATURES);
@@ -36,6 +36,22 @@ try {
     binaryen.setOptimizeLevel(2);
     binaryen.setShrinkLevel(1);
     m.runPasses(['asyncify']);
+  }
+  if (exportState) {
+    // Export every defined mutable global and every defined table (after
+    // Asyncify, whose own globals must be reset too), so the host can put an
+    // instance back to its initial state and reuse it.
+    const taken = new Set();
+    for (let i = 0; i < m.getNumExports(); i++) taken.add(binaryen.getExportInfo(m.getExportByIndex(i)).value);
+    for (let i = 0; i < m.getNumGlobals(); i++) {
+      const g = binaryen.getGlobalInfo(m.getGlobalByIndex(i));
+      if (!g.module && g.mutable) m.addGlobalExport(g.name, `${exportState}global:${i}`);
+    }
+    for (let i = 0; i < m.getNumTables(); i++) {
+      const t = binaryen.getTableInfo(m.getTableByIndex(i));
+      if (!t.module) m.addTableExport(t.name, `${exportState}table:${i}`);
+    }
+    void taken;
   }
   const out = m.emitBinary();
   m.dispose();

@@ -11,6 +11,10 @@
  *   (`micron:pool/memory`) with the same limits and data segments. The host
  *   then hands each instance a recycled, zeroed memory instead of having V8
  *   reserve a fresh 10 GB region per request (see docs/adr/001-instantiation.md).
+ * - **Exported state.** Mutable globals and tables are exported under
+ *   `micron:state:` names, so that a finished instance can be reset to its
+ *   initial state (memory image, globals, table entries) and reused: the
+ *   next request sees exactly what a fresh instance would.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -22,6 +26,9 @@ export const ASYNCIFY_EXPORTS = [
   'asyncify_stop_rewind',
   'asyncify_get_state',
 ] as const;
+
+/** Prefix of the exports that expose an instrumented module's mutable globals and tables. */
+export const STATE_EXPORT_PREFIX = 'micron:state:';
 
 /** Where an instrumented module imports its memory from. */
 export const POOL_MEMORY_IMPORT = { module: 'micron:pool', name: 'memory' } as const;
@@ -40,13 +47,17 @@ const WORKER = new URL('./instrument-worker.mjs', import.meta.url);
  * suspendable and, when `importMemory`, turns its memory into an import.
  * Runs in a worker thread.
  */
-export function instrument(module: Uint8Array, opts: { asyncifyImports: readonly string[]; importMemory: boolean }): Promise<Instrumented> {
+export function instrument(
+  module: Uint8Array,
+  opts: { asyncifyImports: readonly string[]; importMemory: boolean; exportState?: boolean },
+): Promise<Instrumented> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER, {
       workerData: {
         module: withoutNameSection(module),
         asyncifyImports: [...opts.asyncifyImports],
         importMemory: opts.importMemory ? POOL_MEMORY_IMPORT : null,
+        exportState: opts.exportState ? STATE_EXPORT_PREFIX : null,
       },
     });
     type Reply = { ok: true; bytes: Uint8Array; memory: Instrumented['memory'] } | { ok: false; message: string };

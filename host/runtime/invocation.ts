@@ -93,7 +93,7 @@ export class InvocationError extends Error {
 /** One request through one fresh instance. */
 export class Invocation implements GuestContext, HttpInvocationState {
   readonly handles = new HandleTable();
-  readonly slots: MemSlot[] = [];
+  slots: MemSlot[] = [];
   readonly http: HttpInvocationState = this;
   readonly stats: InvocationStats = { instantiateUs: 0, guestUs: 0, suspensions: 0, memoryPages: 0, bytesOut: 0, logDropped: 0 };
   /** Captured stdout/stderr lines, in order. */
@@ -148,7 +148,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
     const t0 = performance.now();
     const started = t0;
     try {
-      this.live = this.prepared.instantiate(this.slots);
+      this.live = this.prepared.instantiate();
+      this.slots = this.live.slots;
     } catch (e) {
       this.finishWith({ kind: 'trap', reason: 'instantiate', message: `instantiation failed: ${errorMessage(e)}` });
       return;

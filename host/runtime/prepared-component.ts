@@ -1,28 +1,37 @@
 /**
  * A prepared component: compiled core modules, host functions lowered once,
  * stateless shim instances created once, and import objects built once. A
- * request only runs the dynamic instantiation steps (usually a single
- * `new WebAssembly.Instance`) and resolves the canonical-option slots.
+ * request runs only what must be fresh:
+ *
+ * - **reused** (the common case for guests built by our SDKs and WAT): the
+ *   entry module's state is fully resettable, so an idle instance is taken
+ *   from an {@link InstancePool} and reset after use (no instantiation);
+ * - **pooled memory**: a `new WebAssembly.Instance` with a recycled memory;
+ * - **faithful**: every dynamic step of the component's instance graph (for
+ *   components with several stateful modules, such as adapter-based ones).
  */
 import { MemSlot, lowerImport, lowerResourceDrop, type CoreFn, type Realloc } from '../abi/canon.js';
 import type { LinkPlan, CoreRef, InstanceStep } from '../compile/link-plan.js';
 import { POOL_MEMORY_IMPORT } from '../compile/instrument.js';
+import { InstancePool, type PooledInstance } from './instance-pool.js';
 import { MemoryPool } from './memory-pool.js';
 
 type Exports = Record<string, unknown>;
 
-/** What one fresh instantiation yields. */
+/** What one fresh (or freshly reset) instance yields. */
 export interface LiveInstance {
   /** The lifted entry (`handle(request, response-out)`). */
   entry: (request: number, responseOut: number) => void;
+  /** Canonical-option slots resolved against this instance. */
+  slots: MemSlot[];
   /** Asyncify controls of the entry's instance, when it was instrumented. */
   asyncify: AsyncifyControls | undefined;
-  /** Memory of the entry's instance, for metrics (pages at the end). */
+  /** Memory of the entry's instance, for metrics and suspension. */
   memory: WebAssembly.Memory | undefined;
-  /** Realloc of the entry's instance, for allocating the suspension buffer. */
-  realloc: Realloc | undefined;
   /** The pooled memory this instance runs in, to return with {@link PreparedComponent.release}. */
-  pooled: WebAssembly.Memory | undefined;
+  pooledMemory: WebAssembly.Memory | undefined;
+  /** The reusable instance, to return with {@link PreparedComponent.release}. */
+  pooledInstance: PooledInstance | undefined;
 }
 
 /** Asyncify's exported controls. */
@@ -46,9 +55,18 @@ type DynamicStep =
     }
   | { kind: 'exports'; index: number; exports: { name: string; ref: CoreRef }[] };
 
+/** How the entry module's memory and state are handled (decided at load). */
+export interface EntryMemory {
+  /** Limits (pages) of the `micron:pool/memory` import. */
+  initial: number;
+  maximum: number | undefined;
+  /** True when the module's whole state can be reset and the instance reused. */
+  resettable: boolean;
+}
+
 /**
  * The `InstancePre` of Micron. Build with {@link PreparedComponent.create};
- * call {@link instantiate} per request.
+ * call {@link instantiate} per request and {@link release} when done.
  */
 export class PreparedComponent {
   private readonly hostFns: CoreFn[];
@@ -56,20 +74,21 @@ export class PreparedComponent {
   private readonly dynamicSteps: DynamicStep[];
   /** True when the entry module was instrumented for suspension. */
   readonly suspendable: boolean;
-  /** Recycled memories of the entry module, when its memory was made an import at deploy. */
-  readonly pool: MemoryPool | undefined;
+  /** Recycled memories of the entry module (pooled-memory mode). */
+  readonly memoryPool: MemoryPool | undefined;
+  /** Reset-and-reuse instances of the entry module (reused mode). */
+  readonly instancePool: InstancePool | undefined;
   /** Import objects per pooled memory, so a reused memory reuses its imports too. */
   private readonly pooledImports = new WeakMap<WebAssembly.Memory, Record<string, Exports>>();
 
   private constructor(
     readonly plan: LinkPlan,
     modules: (WebAssembly.Module | undefined)[],
-    memory: { initial: number; maximum: number | undefined } | undefined,
+    memory: EntryMemory | undefined,
   ) {
     const entryStep = plan.steps[plan.entry.instance];
     const entryModule = entryStep?.kind === 'instantiate' ? modules[entryStep.module] : undefined;
     const pooled = memory !== undefined && entryModule !== undefined;
-    this.pool = pooled ? new MemoryPool(memory.initial, memory.maximum) : undefined;
     this.hostFns = plan.hostFuncs.map((h) => (h.kind === 'lower' ? lowerImport(h.type, h.impl, h.slot) : lowerResourceDrop(h.resource)));
     this.instances = new Array(plan.steps.length).fill(undefined);
     this.dynamicSteps = [];
@@ -95,48 +114,63 @@ export class PreparedComponent {
         this.dynamicSteps.push({ kind: 'exports', index: step.index, exports: step.exports });
       }
     }
-    this.suspendable =
-      entryModule !== undefined && WebAssembly.Module.exports(entryModule).some((e) => e.name === 'asyncify_start_unwind');
+    this.suspendable = entryModule !== undefined && WebAssembly.Module.exports(entryModule).some((e) => e.name === 'asyncify_start_unwind');
+
+    const only = this.dynamicSteps.length === 1 ? this.dynamicSteps[0] : undefined;
+    if (memory?.resettable && only?.kind === 'instantiate' && only.pooled && only.imports) {
+      const imports = only.imports;
+      const limits = memory.maximum === undefined ? { initial: memory.initial } : { initial: memory.initial, maximum: memory.maximum };
+      this.instancePool = new InstancePool(
+        () => {
+          const mem = new WebAssembly.Memory(limits);
+          const all = { ...imports, [POOL_MEMORY_IMPORT.module]: { [POOL_MEMORY_IMPORT.name]: mem } };
+          return { exports: new WebAssembly.Instance(only.module, all as WebAssembly.Imports).exports as Exports, memory: mem };
+        },
+        (exports) => {
+          const inst = this.instances.slice();
+          inst[only.index] = exports;
+          return this.resolveSlots(inst);
+        },
+      );
+      this.memoryPool = undefined;
+    } else {
+      this.memoryPool = pooled ? new MemoryPool(memory.initial, memory.maximum) : undefined;
+      this.instancePool = undefined;
+    }
   }
 
   /**
    * Prepares a planned component from its compiled modules (index = component
-   * module index). `memory` gives the limits (pages) of the entry module's
-   * `micron:pool/memory` import when its memory was made poolable at deploy.
+   * module index). `memory` describes the entry module's `micron:pool/memory`
+   * import when its memory was made poolable at deploy.
    */
-  static create(
-    plan: LinkPlan,
-    modules: (WebAssembly.Module | undefined)[],
-    memory?: { initial: number; maximum: number | undefined },
-  ): PreparedComponent {
+  static create(plan: LinkPlan, modules: (WebAssembly.Module | undefined)[], memory?: EntryMemory): PreparedComponent {
     return new PreparedComponent(plan, modules, memory);
   }
 
-  /** Returns an instance's pooled memory once the instance is finished. */
-  release(live: LiveInstance): void {
-    if (live.pooled) this.pool!.release(live.pooled);
+  /** How a request gets its instance: `reused`, `pooled-memory` or `fresh`. */
+  get mode(): 'reused' | 'pooled-memory' | 'fresh' {
+    return this.instancePool ? 'reused' : this.memoryPool ? 'pooled-memory' : 'fresh';
   }
 
-  /** Number of core instances created per request. */
+  /** Number of core instances created per request (0 when instances are reused). */
   get instancesPerRequest(): number {
-    return this.dynamicSteps.filter((s) => s.kind === 'instantiate').length;
+    return this.instancePool ? 0 : this.dynamicSteps.filter((s) => s.kind === 'instantiate').length;
   }
 
-  /**
-   * Creates a fresh instance. `slots` receives the resolved canonical-option
-   * slots (one MemSlot per plan slot) so lowered functions can reach memory.
-   */
-  instantiate(slots: MemSlot[]): LiveInstance {
+  /** An instance in its initial state, with its slots resolved. */
+  instantiate(): LiveInstance {
+    if (this.instancePool) {
+      const p = this.instancePool.acquire();
+      return this.live(p.exports, p.slots, p.memory, undefined, p);
+    }
     const inst = this.instances.slice();
-    const plan = this.plan;
-    // Slots must exist before instantiation (a start function may call imports).
-    for (let i = 0; i < plan.slots.length; i++) slots[i] = new MemSlot(undefined, undefined, plan.slots[i]!.encoding);
     let pooledMemory: WebAssembly.Memory | undefined;
     for (const step of this.dynamicSteps) {
       if (step.kind === 'instantiate') {
         let imports = step.imports ?? this.importObject(step.args, inst);
         if (step.pooled) {
-          pooledMemory = this.pool!.acquire();
+          pooledMemory = this.memoryPool!.acquire();
           let withMemory = this.pooledImports.get(pooledMemory);
           if (!withMemory || !step.imports) {
             withMemory = { ...imports, [POOL_MEMORY_IMPORT.module]: { [POOL_MEMORY_IMPORT.name]: pooledMemory } };
@@ -147,20 +181,24 @@ export class PreparedComponent {
         try {
           inst[step.index] = new WebAssembly.Instance(step.module, imports as WebAssembly.Imports).exports as Exports;
         } catch (e) {
-          if (pooledMemory) this.pool!.release(pooledMemory);
+          if (pooledMemory) this.memoryPool!.release(pooledMemory);
           throw e;
         }
       } else {
         inst[step.index] = this.exportObject(step.exports, inst);
       }
     }
-    for (let i = 0; i < plan.slots.length; i++) {
-      const sp = plan.slots[i]!;
-      const s = slots[i]!;
-      if (sp.memory) s.memory = inst[sp.memory.instance]![sp.memory.name] as WebAssembly.Memory;
-      if (sp.realloc) s.realloc = inst[sp.realloc.instance]![sp.realloc.name] as Realloc;
-    }
-    const ex = inst[plan.entry.instance]!;
+    const ex = inst[this.plan.entry.instance]!;
+    return this.live(ex, this.resolveSlots(inst), ex.memory instanceof WebAssembly.Memory ? ex.memory : undefined, pooledMemory, undefined);
+  }
+
+  /** Returns a finished instance's resources (its memory, or the instance itself) for reuse. */
+  release(live: LiveInstance): void {
+    if (live.pooledInstance) this.instancePool!.release(live.pooledInstance);
+    else if (live.pooledMemory) this.memoryPool!.release(live.pooledMemory);
+  }
+
+  private live(ex: Exports, slots: MemSlot[], memory: WebAssembly.Memory | undefined, pooledMemory: WebAssembly.Memory | undefined, pooledInstance: PooledInstance | undefined): LiveInstance {
     const asyncify = this.suspendable
       ? {
           startUnwind: ex.asyncify_start_unwind as (p: number) => void,
@@ -169,13 +207,15 @@ export class PreparedComponent {
           stopRewind: ex.asyncify_stop_rewind as () => void,
         }
       : undefined;
-    return {
-      entry: ex[plan.entry.name] as (a: number, b: number) => void,
-      asyncify,
-      memory: ex.memory instanceof WebAssembly.Memory ? ex.memory : undefined,
-      realloc: typeof ex.cabi_realloc === 'function' ? (ex.cabi_realloc as Realloc) : undefined,
-      pooled: pooledMemory,
-    };
+    return { entry: ex[this.plan.entry.name] as (a: number, b: number) => void, slots, asyncify, memory, pooledMemory, pooledInstance };
+  }
+
+  private resolveSlots(inst: (Exports | undefined)[]): MemSlot[] {
+    return this.plan.slots.map((sp) => {
+      const memory = sp.memory ? (inst[sp.memory.instance]?.[sp.memory.name] as WebAssembly.Memory | undefined) : undefined;
+      const realloc = sp.realloc ? (inst[sp.realloc.instance]?.[sp.realloc.name] as Realloc | undefined) : undefined;
+      return new MemSlot(memory, realloc, sp.encoding);
+    });
   }
 
   private resolve(ref: CoreRef, inst: (Exports | undefined)[]): unknown {

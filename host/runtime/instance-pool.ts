@@ -1,0 +1,117 @@
+/**
+ * Reused instances with a full state reset: the step past a pooled memory.
+ *
+ * A core module whose state is only its memory, its mutable globals and its
+ * tables (no start function, no droppable segments; see
+ * `canResetState`) can be put back into exactly the state a fresh
+ * instantiation produces: the memory image right after instantiation, the
+ * globals' initial values, the tables' initial entries. The deploy-time
+ * rewrite exports those globals and tables; this pool captures the pristine
+ * state once, and on release writes it back. A request then costs no
+ * `new WebAssembly.Instance` at all, and still observes a fresh instance.
+ *
+ * An instance whose memory or tables grew is dropped instead (it cannot be
+ * shrunk back), and the pool keeps a bounded number of idle instances.
+ */
+import { MemSlot } from '../abi/canon.js';
+import { STATE_EXPORT_PREFIX } from '../compile/instrument.js';
+
+type Exports = Record<string, unknown>;
+
+/** An idle or running instance of the pool. */
+export interface PooledInstance {
+  readonly exports: Exports;
+  readonly memory: WebAssembly.Memory;
+  /** Canonical-option slots bound to this instance (reused with it). */
+  readonly slots: MemSlot[];
+  readonly globals: WebAssembly.Global[];
+  readonly tables: WebAssembly.Table[];
+}
+
+interface Pristine {
+  /** Memory contents up to the last non-zero byte; the rest is zero. */
+  image: Uint8Array;
+  bytes: number;
+  globals: unknown[];
+  tables: unknown[][];
+}
+
+/** Pool statistics. */
+export interface InstancePoolStats {
+  idle: number;
+  created: number;
+  reused: number;
+  discarded: number;
+}
+
+/** Instances of one module, reset between uses. */
+export class InstancePool {
+  private readonly idle: PooledInstance[] = [];
+  private pristine: Pristine | undefined;
+  private created = 0;
+  private reused = 0;
+  private discarded = 0;
+
+  constructor(
+    private readonly create: () => { exports: Exports; memory: WebAssembly.Memory },
+    private readonly makeSlots: (exports: Exports, memory: WebAssembly.Memory) => MemSlot[],
+    readonly capacity = 64,
+  ) {}
+
+  /** An instance in its initial state. */
+  acquire(): PooledInstance {
+    const inst = this.idle.pop();
+    if (inst) {
+      this.reused++;
+      return inst;
+    }
+    this.created++;
+    const { exports, memory } = this.create();
+    const globals: WebAssembly.Global[] = [];
+    const tables: WebAssembly.Table[] = [];
+    for (const [name, v] of Object.entries(exports)) {
+      if (!name.startsWith(STATE_EXPORT_PREFIX)) continue;
+      if (v instanceof WebAssembly.Global) globals.push(v);
+      else if (v instanceof WebAssembly.Table) tables.push(v);
+    }
+    const pooled: PooledInstance = { exports, memory, slots: this.makeSlots(exports, memory), globals, tables };
+    this.pristine ??= capture(pooled);
+    return pooled;
+  }
+
+  /** Returns a finished instance: reset and kept, or dropped when it cannot be reset. */
+  release(inst: PooledInstance): void {
+    const p = this.pristine!;
+    const buf = inst.memory.buffer;
+    if (buf.byteLength !== p.bytes || this.idle.length >= this.capacity || inst.tables.some((t, i) => t.length !== p.tables[i]!.length)) {
+      this.discarded++;
+      return;
+    }
+    const u8 = new Uint8Array(buf);
+    u8.set(p.image);
+    u8.fill(0, p.image.length);
+    for (let i = 0; i < inst.globals.length; i++) inst.globals[i]!.value = p.globals[i];
+    for (let i = 0; i < inst.tables.length; i++) {
+      const t = inst.tables[i]!;
+      const init = p.tables[i]!;
+      for (let j = 0; j < init.length; j++) if (t.get(j) !== init[j]) t.set(j, init[j]);
+    }
+    this.idle.push(inst);
+  }
+
+  stats(): InstancePoolStats {
+    return { idle: this.idle.length, created: this.created, reused: this.reused, discarded: this.discarded };
+  }
+}
+
+function capture(inst: PooledInstance): Pristine {
+  const u8 = new Uint8Array(inst.memory.buffer);
+  let end = u8.length;
+  while (end > 0 && u8[end - 1] === 0) end--;
+  return {
+    image: u8.slice(0, end),
+    bytes: u8.length,
+    globals: inst.globals.map((g) => g.value),
+    tables: inst.tables.map((t) => Array.from({ length: t.length }, (_, j) => t.get(j))),
+  };
+}
