@@ -34,20 +34,45 @@ function counterWat(): string {
 
 beforeAll(async () => {
   ({ host, cleanup } = await tempHost());
-  await host.deploy('counter', await buildWatComponent(counterWat()));
+  const bytes = await buildWatComponent(counterWat());
+  expect((await host.deploy('counter', bytes)).instanceMode).toBe('reused');
+  // The same guest forced onto fresh instances, by giving it a start function.
+  const withStart = counterWat().replace('(global $count (mut i32) (i32.const 0))', '(global $count (mut i32) (i32.const 0))\n  (func $init) (start $init)');
+  expect((await host.deploy('counter-fresh', await buildWatComponent(withStart))).instanceMode).toBe('pooled-memory');
 }, 60_000);
 
 afterAll(async () => cleanup());
 
 describe('isolation between requests', () => {
-  it('starts every request from the initial globals and memory', async () => {
+  it.each(['counter', 'counter-fresh'])('starts every request of %s from the initial globals and memory', async (name) => {
     const statuses: number[] = [];
     for (let i = 0; i < 50; i++) {
-      const res = await host.fetch(new Request('http://localhost/counter/'));
+      const res = await host.fetch(new Request(`http://localhost/${name}/`));
       await res.arrayBuffer();
       statuses.push(res.status);
     }
     expect(new Set(statuses)).toEqual(new Set([211]));
+  });
+
+  it('resets state after a request that trapped half way', async () => {
+    // Traps at random after counting, so some requests leave dirty state behind.
+    const wat = counterWat()
+      .replace(
+        '(memory (export "memory") 1)',
+        '(import "wasi:random/random@0.2.12" "get-random-u64" (func $random (result i64)))\n  (memory (export "memory") 1)',
+      )
+      .replace(
+        '(drop (call $set_status',
+        '(if (i64.eqz (i64.and (call $random) (i64.const 1))) (then unreachable))\n    (drop (call $set_status',
+      );
+    await host.deploy('counter-trap', await buildWatComponent(wat));
+    const statuses = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      const res = await host.fetch(new Request('http://localhost/counter-trap/'));
+      await res.arrayBuffer();
+      statuses.add(res.status);
+    }
+    expect(statuses).toEqual(new Set([211, 500]));
   });
 
   it('keeps concurrent requests apart', async () => {

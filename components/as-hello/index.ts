@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript (compiled by asc; the host's tsc skips it).
 import { Request, Response } from "micron/sdk/assemblyscript";
 
 /** Answers every request with a greeting. */

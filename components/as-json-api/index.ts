@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript (compiled by asc; the host's tsc skips it).
 import { Request, Response, Router, Params, JsonValue, parseJson, jsonQuote } from "micron/sdk/assemblyscript";
 
 /** GET /items/:id → 200 `{"id":"<id>"}` (the id percent-decoded). */

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript (compiled by asc; the host's tsc skips it).
 import { Request, Response, Headers, fetch, jsonQuote } from "micron/sdk/assemblyscript";
 
 /**

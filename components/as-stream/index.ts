@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript (compiled by asc; the host's tsc skips it).
 import { Request, ResponseWriter, sleep } from "micron/sdk/assemblyscript";
 
 /**

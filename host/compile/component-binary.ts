@@ -480,9 +480,9 @@ export function coreModuleImports(bytes: Uint8Array): CoreImport[] {
 
 /**
  * True when a core module's whole state can be put back from outside: no
- * start function (its effects could differ per instance), no data count
- * section (so no `memory.init`/`data.drop`: dropped segments cannot be
- * restored), and no passive element segments (`elem.drop`). Memory, mutable
+ * start function (its effects could differ per instance) and no passive data
+ * or element segments (`data.drop`/`elem.drop` on them cannot be undone;
+ * active segments are dropped by every instantiation alike). Memory, mutable
  * globals and tables are then the only state, and the host can reset them.
  */
 export function canResetState(bytes: Uint8Array): boolean {
@@ -491,7 +491,18 @@ export function canResetState(bytes: Uint8Array): boolean {
     const id = r.byte();
     const size = r.u32();
     const end = r.pos + size;
-    if (id === 8 || id === 12) return false;
+    if (id === 8) return false;
+    if (id === 11) {
+      const s = new Reader(bytes, r.pos, end);
+      const n = s.u32();
+      for (let i = 0; i < n; i++) {
+        const flags = s.u32();
+        if (flags === 1) return false;
+        if (flags === 2) s.u32();
+        skipConstExpr(s);
+        s.bytes(s.u32());
+      }
+    }
     if (id === 9) {
       const s = new Reader(bytes, r.pos, end);
       const n = s.u32();

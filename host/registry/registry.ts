@@ -34,6 +34,12 @@ export interface DeployResult extends FunctionInfo {
   instrumentMs: number;
   /** True when these bytes were already stored and transpiled. */
   reused: boolean;
+  /**
+   * How requests get an instance: `reused` (an instance reset to its initial
+   * state), `pooled-memory` (a new instance in a recycled memory), `fresh`
+   * (every core instance created anew), or `command` (CGI command runner).
+   */
+  instanceMode: 'reused' | 'pooled-memory' | 'fresh' | 'command';
 }
 
 /** A function resolved for a request. */
@@ -107,6 +113,7 @@ export class Registry {
       compileMs: reused ? 0 : loaded.compileMs,
       instrumentMs,
       reused,
+      instanceMode: loaded.command ? 'command' : loaded.prepared.mode,
     };
   }
 

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /**
  * Canonical-ABI plumbing shared by every binding: the return area, lifting
  * and lowering of strings and byte lists, and `cabi_realloc`.

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** Streamed bodies: {@link BodyReader} over an input-stream, {@link BodyWriter} over an output-stream. */
 import { RET, liftBytes, textBytes } from "./abi";
 import {

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** {@link env}: the environment variables the operator configured for the function (`wasi:cli/environment`). */
 import { RET, liftString } from "./abi";
 import { getEnvironment } from "./wasi/cli/environment";

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** {@link fetch}: outbound HTTP through `wasi:http/outgoing-handler`. */
 import { RET, utf8, ptrOf, liftString } from "./abi";
 import { Request, methodTag } from "./request";

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** HTTP header lists, and their conversion to and from `wasi:http` fields. */
 import { RET, liftString, liftBytes, bytesText, utf8, ptrOf } from "./abi";
 import { fieldsEntries, fieldsFromList, fieldsNew, fieldsAppend } from "./wasi/http/types";

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /**
  * Micron's AssemblyScript SDK: write a handler, get a `wasi:http@0.2.12`
  * component.

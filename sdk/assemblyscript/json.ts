@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /**
  * A small JSON value type with a parser and a serializer (AssemblyScript has
  * no built-in JSON). Linked only into functions that use it.

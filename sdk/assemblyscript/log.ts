@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** {@link log} and {@link logError}: lines on the function's stdout and stderr (`wasi:cli`). */
 import { RET, utf8, ptrOf } from "./abi";
 import { getStdout } from "./wasi/cli/stdout";

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** {@link Request}: the request a handler receives, or one it builds for {@link fetch}. */
 import { RET, liftString, textBytes, bytesText } from "./abi";
 import { Headers } from "./headers";

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** {@link ResponseWriter}: the streaming handler's way to answer piece by piece. */
 import { Headers } from "./headers";
 import { BodyWriter } from "./body";

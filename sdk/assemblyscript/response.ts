@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** {@link Response}: what a handler returns, or what {@link fetch} got back. */
 import { RET, textBytes, bytesText } from "./abi";
 import { Headers } from "./headers";

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** {@link Router}: method + path-pattern dispatch with `:name` parameters. */
 import { Request } from "./request";
 import { Response } from "./response";

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /**
  * @internal The glue between the component's export and the author's
  * handler. The transform (`transform/wit-exports.mjs`) adds an entry file

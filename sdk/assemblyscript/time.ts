@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /**
  * Clocks and randomness (`wasi:clocks`, `wasi:random`). Use these instead of
  * `Date.now()` and `Math.random()`, which would import from `env`, which a

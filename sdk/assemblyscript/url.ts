@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see README.md).
 /** URL pieces: query-string lookup, percent-decoding, and splitting an absolute URL for fetch. */
 import { textBytes, bytesText } from "./abi";
 

@@ -1,4 +1,3 @@
-// @ts-nocheck: keeps Micron's own type check off this template; delete it in your function.
 import { Request, Response, log } from "micron/sdk/assemblyscript";
 
 /** Called for every request; return the response. */

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see ../../README.md).
 /** Canonical-ABI import of `wasi:cli/environment@0.2.12`. */
 
 /** ret: list<tuple<string, string>> = ptr @0, len @4; each element 16 bytes (key ptr, key len, value ptr, value len). */

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see ../../README.md).
 /** Canonical-ABI import of `wasi:cli/stdout@0.2.12`. */
 
 @external("wasi:cli/stdout@0.2.12", "get-stdout")

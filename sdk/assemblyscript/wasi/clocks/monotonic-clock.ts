@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see ../../README.md).
 /** Canonical-ABI imports of `wasi:clocks/monotonic-clock@0.2.12`. */
 
 /** Nanoseconds since an arbitrary point. */

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see ../../README.md).
 /** Canonical-ABI import of `wasi:clocks/wall-clock@0.2.12`. */
 
 /** ret: datetime = seconds u64 @0, nanoseconds u32 @8. */

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see ../../README.md).
 /** Canonical-ABI import of `wasi:http/outgoing-handler@0.2.12`. */
 
 /**

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see ../../README.md).
 /** Canonical-ABI imports of `wasi:io/error@0.2.12`. */
 
 /** ret: string = ptr @0, len @4. */

@@ -1,4 +1,3 @@
-// @ts-nocheck: AssemblyScript, compiled by asc (the host's tsc skips it; see ../../README.md).
 /** Canonical-ABI imports of `wasi:random/random@0.2.12`. */
 
 /** ret: list<u8> = ptr @0, len @4. */
