@@ -312,7 +312,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
       this.stats.bytesOut = buf.total;
       this.outcome ??= { kind: 'ok', status: resp.status };
       const bytes = buf.takeBuffered();
-      this.deliver(new Response(nullBodyStatus(resp.status) ? null : (bytes as Uint8Array<ArrayBuffer>), { status: resp.status, headers }));
+      this.deliver(new Response(nullBodyStatus(resp.status) ? null : bodyInit(bytes, headers), { status: resp.status, headers }));
       return;
     }
     if (buf.failure || finished) {
@@ -381,6 +381,29 @@ function withDeadline(p: Promise<unknown>, ms: number): Promise<unknown> {
     );
   });
 }
+
+/**
+ * The body to hand to `Response`. A small ASCII body with an explicit
+ * content type goes as a string: node then writes head and body in one
+ * syscall instead of a writev of two buffers (the bytes are identical). With
+ * no content type a string body would make `Response` add one, so bytes stay
+ * bytes there.
+ */
+function bodyInit(bytes: Uint8Array, headers: Record<string, string> | [string, string][]): BodyInit {
+  if (bytes.length <= 16384 && !Array.isArray(headers) && 'content-type' in headers) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return latin1.decode(bytes);
+  }
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
+const latin1 = new TextDecoder('latin1');
 
 function nullBodyStatus(status: number): boolean {
   return status === 101 || status === 204 || status === 205 || status === 304;

@@ -12,6 +12,7 @@
  *   `proxy-connection`, `http2-settings`);
  * - body: streamed, up to the request body limit.
  */
+import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import type { Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
@@ -72,7 +73,10 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
   app.all('*', async (c) => {
     const req = c.req.raw;
     const url = splitUrl(req.url);
-    const host = req.headers.get('host') ?? undefined;
+    // Under @hono/node-server, read node's already-parsed headers: touching `req.headers`
+    // would make it build a full web Headers object for every request.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const host = incoming ? incoming.headers.host : (req.headers.get('host') ?? undefined);
     // Under `parent.route('/fn', host.app)` the route path is `/fn/*`: strip that prefix.
     const mount = c.req.routePath.endsWith('*') ? c.req.routePath.slice(0, -1).replace(/\/$/, '') : '';
     const target = route(url.target, host, deps.domain, mount);
@@ -86,12 +90,28 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
       pathWithQuery: target.pathWithQuery,
       scheme: 'http',
       authority,
-      headers: req.headers as unknown as Iterable<[string, string]>,
+      headers: incoming ? rawHeaderPairs(incoming.rawHeaders) : (req.headers as unknown as Iterable<[string, string]>),
       // Reading `body` makes @hono/node-server build a full Request; skip it when there is none.
-      body: hasBody(req) ? req.body : null,
+      body: (incoming ? incomingHasBody(incoming) : hasBody(req)) ? req.body : null,
     });
   });
   return app;
+}
+
+/** The name/value pairs of node's `rawHeaders`, iterated only if the guest reads its headers. */
+function rawHeaderPairs(raw: string[]): Iterable<[string, string]> {
+  return {
+    *[Symbol.iterator]() {
+      for (let i = 0; i + 1 < raw.length; i += 2) yield [raw[i]!, raw[i + 1]!] as [string, string];
+    },
+  };
+}
+
+/** {@link hasBody} for a node request. */
+function incomingHasBody(incoming: IncomingMessage): boolean {
+  const len = incoming.headers['content-length'];
+  if (incoming.method === 'GET' || incoming.method === 'HEAD') return len !== undefined || incoming.headers['transfer-encoding'] !== undefined;
+  return len === undefined ? true : len !== '0';
 }
 
 /** True when the request may carry a body (a length, or chunked transfer). */
