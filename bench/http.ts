@@ -211,18 +211,52 @@ async function freePort(): Promise<number> {
 }
 
 /** A started target: its server and the URL to load. */
-interface Started {
+export interface Started {
   server: ServerProcess;
   url: string;
 }
 
-interface Target {
+/** A server to load: how to start it, and the body every response must have. */
+export interface Target {
   name: string;
+  /** Every response's expected body; default `Hello from Micron!\n` (components/hello). */
+  expectedBody?: string;
   start(tmp: string): Promise<Started>;
 }
 
 const LISTENING = /^\{"msg":"listening".*\}$/;
 const node = (args: string[]): string[] => [process.execPath, ...args];
+
+/**
+ * `micron serve` (its own process group, fresh data dir, no examples) with
+ * one component deployed through the admin API as `fn`, loaded at `/<fn>/`.
+ */
+export function micronTarget(name: string, component: { file: string; fn: string; expectedBody: string }): Target {
+  return {
+    name,
+    expectedBody: component.expectedBody,
+    async start(tmp) {
+      const token = randomBytes(16).toString('hex');
+      const dataDir = join(tmp, `micron-${component.fn}-${randomBytes(4).toString('hex')}`);
+      const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '--no-examples'];
+      const server = new ServerProcess('micron', node([join(ROOT, 'bin/micron.js'), ...args]), { MICRON_ADMIN_TOKEN: token });
+      try {
+        const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number; admin: number };
+        const res = await fetch(`http://127.0.0.1:${ready.admin}/v1/functions/${component.fn}`, {
+          method: 'PUT',
+          signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/wasm' },
+          body: readFileSync(component.file),
+        });
+        if (!res.ok) throw new Error(`deploying ${component.fn} to micron answered ${res.status}: ${await res.text()}`);
+        return { server, url: `http://127.0.0.1:${ready.public}/${component.fn}/` };
+      } catch (e) {
+        await server.stop();
+        throw e;
+      }
+    },
+  };
+}
 
 const TARGETS: Target[] = [
   {
@@ -233,23 +267,7 @@ const TARGETS: Target[] = [
       return { server, url: `http://127.0.0.1:${ready.public}/` };
     },
   },
-  {
-    name: 'Micron (micron serve)',
-    async start(tmp) {
-      const token = randomBytes(16).toString('hex');
-      const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--data-dir', join(tmp, 'micron'), '--no-examples'];
-      const server = new ServerProcess('micron', node([join(ROOT, 'bin/micron.js'), ...args]), { MICRON_ADMIN_TOKEN: token });
-      const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number; admin: number };
-      const res = await fetch(`http://127.0.0.1:${ready.admin}/v1/functions/hello`, {
-        method: 'PUT',
-        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/wasm' },
-        body: readFileSync(HELLO),
-      });
-      if (!res.ok) throw new Error(`deploying hello to micron answered ${res.status}: ${await res.text()}`);
-      return { server, url: `http://127.0.0.1:${ready.public}/hello/` };
-    },
-  },
+  micronTarget('Micron (micron serve)', { file: HELLO, fn: 'hello', expectedBody: EXPECTED_BODY }),
   {
     name: 'jco serve --isolate-requests instance',
     async start(tmp) {
@@ -265,9 +283,9 @@ const TARGETS: Target[] = [
 ];
 
 /** One autocannon run, with every response's latency (autocannon's own histogram keeps whole ms only). */
-async function load(url: string, connections: number, durationS: number): Promise<{ result: Result; latencyMs: Float64Array }> {
+async function load(url: string, connections: number, durationS: number, expectBody: string): Promise<{ result: Result; latencyMs: Float64Array }> {
   const times: number[] = [];
-  const run = autocannon({ url, connections, duration: durationS, pipelining: 1, timeout: 10, expectBody: EXPECTED_BODY });
+  const run = autocannon({ url, connections, duration: durationS, pipelining: 1, timeout: 10, expectBody });
   run.on('response', (_client, _status, _bytes, ms) => times.push(ms));
   const result = await run;
   return { result, latencyMs: Float64Array.from(times).sort() };
@@ -280,14 +298,15 @@ function quantile(sorted: Float64Array, p: number): number {
 
 async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<HttpRow> {
   const { server, url } = await target.start(tmp);
+  const expected = target.expectedBody ?? EXPECTED_BODY;
   try {
     const probe = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     const body = await probe.text();
-    if (probe.status !== 200 || body !== EXPECTED_BODY) throw new Error(`${target.name}: ${url} answered ${probe.status} ${JSON.stringify(body.slice(0, 200))}`);
-    if (opts.warmupS > 0) await load(url, opts.connections, opts.warmupS);
+    if (probe.status !== 200 || body !== expected) throw new Error(`${target.name}: ${url} answered ${probe.status} ${JSON.stringify(body.slice(0, 200))}`);
+    if (opts.warmupS > 0) await load(url, opts.connections, opts.warmupS, expected);
     const serverCpu0 = server.cpuSeconds();
     const clientCpu0 = process.cpuUsage();
-    const { result: r, latencyMs } = await load(url, opts.connections, opts.durationS);
+    const { result: r, latencyMs } = await load(url, opts.connections, opts.durationS, expected);
     const clientCpu = process.cpuUsage(clientCpu0);
     const serverCpu1 = server.cpuSeconds();
     return {
@@ -308,30 +327,53 @@ async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<
   }
 }
 
-/** Requests per CPU-second the server's process group used, or undefined. */
-function perCpu(r: HttpRow | undefined): number | undefined {
-  return r?.serverCores ? r.rps / r.serverCores : undefined;
-}
 
 /** Runs every target in turn; see the file comment. */
 export async function runHttpBench(opts: HttpOptions): Promise<HttpReport> {
+  const rows = await runHttpTargets(TARGETS, opts);
+  return { rows, markdown: render(rows, opts), failures: httpFailures(rows) };
+}
+
+/**
+ * Loads each target in turn, alone, with the pinning and checks described in
+ * the file comment; every server is stopped and temporary files removed
+ * before this returns or throws.
+ */
+export async function runHttpTargets(targets: readonly Target[], opts: HttpOptions): Promise<HttpRow[]> {
   const tmp = await mkdtemp(join(tmpdir(), 'micron-bench-http-'));
   trackDir(tmp);
   const unpin = pinSelf(1);
   process.once('exit', cleanupNow);
   try {
     const rows: HttpRow[] = [];
-    for (const t of TARGETS) {
+    for (const t of targets) {
       process.stderr.write(`http: ${t.name} …\n`);
       rows.push(await measure(t, opts, tmp));
     }
-    const failures = rows.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts + r.mismatches, 0);
-    return { rows, markdown: render(rows, opts), failures };
+    return rows;
   } finally {
     cleanupNow();
     process.off('exit', cleanupNow);
     unpin();
   }
+}
+
+/** non-2xx + errors + timeouts + body mismatches over `rows`. */
+export function httpFailures(rows: readonly HttpRow[]): number {
+  return rows.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts + r.mismatches, 0);
+}
+
+/** Requests per CPU-second the server's process group used, or undefined. */
+export function perServerCpu(r: HttpRow | undefined): number | undefined {
+  return r?.serverCores ? r.rps / r.serverCores : undefined;
+}
+
+/** How the load was run, for a report's notes. */
+export function loadNote(opts: HttpOptions): string {
+  return (
+    `${opts.connections} connections, pipelining 1, ${opts.durationS} s measured after ${opts.warmupS} s of warm-up per target. ` +
+    (CAN_PIN ? 'Server pinned to CPU 0 (`taskset -c 0`), autocannon to CPU 1.' : 'Not pinned (no taskset or fewer than 2 CPUs): client and server share CPUs.')
+  );
 }
 
 function render(rows: HttpRow[], opts: HttpOptions): string {
@@ -341,7 +383,7 @@ function render(rows: HttpRow[], opts: HttpOptions): string {
     rows.map((r) => [
       r.name,
       num(r.rps, 0),
-      num(perCpu(r), 0),
+      num(perServerCpu(r), 0),
       num(r.p50Ms, 2),
       num(r.p99Ms, 2),
       String(r.requests),
@@ -354,7 +396,7 @@ function render(rows: HttpRow[], opts: HttpOptions): string {
     ]),
   );
   const vs = (a: HttpRow | undefined, b: HttpRow | undefined): string =>
-    `req/s ${ratio(a?.rps, b?.rps)}, req per server CPU-s ${ratio(perCpu(a), perCpu(b))}, ` +
+    `req/s ${ratio(a?.rps, b?.rps)}, req per server CPU-s ${ratio(perServerCpu(a), perServerCpu(b))}, ` +
     `p50 latency ${ratio(a?.p50Ms, b?.p50Ms)}, p99 latency ${ratio(a?.p99Ms, b?.p99Ms)}`;
   const failures = rows.filter((r) => r.non2xx + r.errors + r.timeouts + r.mismatches > 0).map((r) => r.name);
   // A server that was the bottleneck should have used its whole core; one that got less was starved (or waiting).
@@ -374,8 +416,7 @@ function render(rows: HttpRow[], opts: HttpOptions): string {
         ]
       : []),
     '',
-    `${opts.connections} connections, pipelining 1, ${opts.durationS} s measured after ${opts.warmupS} s of warm-up per target. ` +
-      (CAN_PIN ? 'Server pinned to CPU 0 (`taskset -c 0`), autocannon to CPU 1.' : 'Not pinned (no taskset or fewer than 2 CPUs): client and server share CPUs.') +
+    loadNote(opts) +
       ' CPU columns: CPU seconds per second of the run (1.00 = one core busy); a client near 1.00 means the load generator, not the server, set the pace.',
     '',
   ].join('\n');

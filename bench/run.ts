@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: the in-process instantiation bench, then the HTTP load
- * bench, written as one markdown report to bench/results/<date>-core.md and
+ * `npm run bench`: the in-process instantiation bench, the HTTP load bench,
+ * then the guest SDK bench (hello in AssemblyScript, Rust and Go), written
+ * as one markdown report to bench/results/<date>-core.md and
  * bench/results/latest-core.md (quick runs: `-core-quick.md`, so a smoke
  * run never replaces a real one) and printed.
  *
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { cleanupNow, cleanupOnSignals } from './cleanup.ts';
 import { runHttpBench } from './http.ts';
 import { runInstantiateBench } from './instantiate.bench.ts';
+import { runSdkBench } from './sdk.bench.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -56,7 +58,10 @@ async function main(): Promise<number> {
   process.stderr.write('bench: instantiation (in-process) …\n');
   const inst = await runInstantiateBench(quick ? { timeMs: 300, heapInstances: 200 } : { timeMs: 2000, heapInstances: 1000 });
   process.stderr.write('bench: HTTP load …\n');
-  const http = await runHttpBench({ durationS, warmupS: quick ? 0.5 : 2, connections: 50 });
+  const httpOptions = { durationS, warmupS: quick ? 0.5 : 2, connections: 50 };
+  const http = await runHttpBench(httpOptions);
+  process.stderr.write('bench: guest SDKs (hello in each language) …\n');
+  const sdk = await runSdkBench({ timeMs: quick ? 300 : 2000, http: httpOptions });
 
   const cpu = cpus();
   const load = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
@@ -74,7 +79,7 @@ async function main(): Promise<number> {
     '',
   ].join('\n');
 
-  const report = `${header}\n${inst.markdown}\n${http.markdown}`;
+  const report = `${header}\n${inst.markdown}\n${http.markdown}\n${sdk.markdown}`;
   const dir = join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   const suffix = quick ? 'core-quick' : 'core';
@@ -86,8 +91,9 @@ async function main(): Promise<number> {
   }
   process.stdout.write(report);
   process.stderr.write(`bench: written to bench/results/latest-${suffix}.md\n`);
-  if (http.failures > 0) {
-    process.stderr.write(`bench: ${http.failures} HTTP requests failed (non-2xx, errors, timeouts or wrong bodies)\n`);
+  const failures = http.failures + sdk.failures;
+  if (failures > 0) {
+    process.stderr.write(`bench: ${failures} HTTP requests failed (non-2xx, errors, timeouts or wrong bodies)\n`);
     return 1;
   }
   return 0;

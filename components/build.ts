@@ -2,9 +2,11 @@
  * Rebuilds the guest fixtures in components/: `npm run components [name…]`.
  *
  * A fixture is a folder `components/<name>/` holding either `<name>.wat`
- * (hand-written core module, see build-lib.ts) or `handler.js` (a
- * componentize-js guest). The built component is written next to the source
- * as `<name>.wasm`. With no names, every fixture is rebuilt.
+ * (hand-written core module, see build-lib.ts), `handler.js` (a
+ * componentize-js guest), or a guest SDK project (AssemblyScript, Rust or Go:
+ * built by `micron build`'s builder, sdk/build/, which needs that language's
+ * toolchain). The built component is written next to the source as
+ * `<name>.wasm`. With no names, every fixture is rebuilt.
  */
 import {
   cpSync,
@@ -19,6 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildProject, detectLanguage } from '../sdk/build/index.ts';
 import { buildWatComponent, WIT_DIR, withPreopen } from './build-lib.ts';
 
 const COMPONENTS_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -34,8 +37,10 @@ async function buildFixture(name: string): Promise<{ path: string; bytes: number
     bytes = await buildWatComponent(readFileSync(wat, 'utf8'));
   } else if (existsSync(js)) {
     bytes = await buildJsComponent(js);
+  } else if (existsSync(dir) && detectLanguage(dir)) {
+    return { path: out, bytes: (await buildProject(dir, { out })).bytes };
   } else {
-    throw new Error(`components/${name}: no ${name}.wat or handler.js`);
+    throw new Error(`components/${name}: no ${name}.wat, handler.js or guest SDK project`);
   }
   writeFileSync(out, bytes);
   return { path: out, bytes: bytes.byteLength };
@@ -98,7 +103,10 @@ function relabelledWit(version: string): string {
 function fixtureNames(): string[] {
   return readdirSync(COMPONENTS_DIR)
     .filter((entry) => statSync(join(COMPONENTS_DIR, entry)).isDirectory())
-    .filter((entry) => existsSync(join(COMPONENTS_DIR, entry, `${entry}.wat`)) || existsSync(join(COMPONENTS_DIR, entry, 'handler.js')))
+    .filter((entry) => {
+      const dir = join(COMPONENTS_DIR, entry);
+      return existsSync(join(dir, `${entry}.wat`)) || existsSync(join(dir, 'handler.js')) || detectLanguage(dir) !== null;
+    })
     .sort();
 }
 
@@ -110,7 +118,7 @@ for (const name of names) {
   try {
     const { bytes } = await buildFixture(name);
     const ms = (performance.now() - started).toFixed(0);
-    console.log(`${name.padEnd(12)} ${String(bytes).padStart(9)} bytes  ${ms} ms`);
+    console.log(`${name.padEnd(14)} ${String(bytes).padStart(9)} bytes  ${ms} ms`);
   } catch (error) {
     failed = true;
     console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);

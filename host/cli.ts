@@ -19,10 +19,14 @@ Usage:
   micron deploy <file.wasm> --name <name> [--config JSON] [--url URL] [--token TOKEN]
   micron list [--url URL] [--token TOKEN]
   micron rm <name> [--url URL] [--token TOKEN]
+  micron versions <name> [--json]
+  micron promote <name> <version>
+  micron rollback <name> [version]
+  micron logs <name> [--follow] [--since CURSOR|TIME] [--limit N] [--json]
   micron build [dir] [--out FILE]
   micron new <assemblyscript|rust|go> <dir>
 
-Options for deploy, list and rm:
+Options for deploy, list, rm, versions, promote, rollback and logs:
   --url     admin API address (default http://127.0.0.1:8081, or MICRON_ADMIN_URL)
   --token   admin token (default MICRON_ADMIN_TOKEN, else <data-dir>/admin-token)
 
@@ -206,6 +210,116 @@ async function rm(argv: string[]): Promise<void> {
   process.stdout.write(`removed ${name}\n`);
 }
 
+const CLIENT_OPTIONS = { url: { type: 'string' }, token: { type: 'string' } } as const;
+
+async function versions(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } });
+  if (values.help) return void process.stdout.write(HELP);
+  const name = positionals[0];
+  if (!name) throw new UsageError('usage: micron versions <name>');
+  const r = (await call(await client(values), 'GET', `/v1/functions/${encodeURIComponent(name)}/versions`)) as {
+    versions: { id: string; digest: string; size: number; createdAt: string; aliases: string[] }[];
+  };
+  if (values.json) return void process.stdout.write(`${JSON.stringify(r.versions, null, 2)}\n`);
+  printTable(
+    ['VERSION', 'ALIASES', 'BYTES', 'DIGEST', 'CREATED'],
+    r.versions.map((v) => [v.id, v.aliases.join(','), String(v.size), v.digest.slice(0, 12), v.createdAt]),
+  );
+}
+
+async function promote(argv: string[], action: 'promote' | 'rollback'): Promise<void> {
+  const { values, positionals } = parse(argv, CLIENT_OPTIONS);
+  if (values.help) return void process.stdout.write(HELP);
+  const [name, version] = positionals;
+  if (!name || (action === 'promote' && !version)) throw new UsageError(action === 'promote' ? 'usage: micron promote <name> <version>' : 'usage: micron rollback <name> [version]');
+  const body = new TextEncoder().encode(version ? JSON.stringify({ version }) : '');
+  const r = (await call(await client(values), 'POST', `/v1/functions/${encodeURIComponent(name)}/${action}`, {
+    body,
+    headers: { 'content-type': 'application/json' },
+  })) as { version: string; previous: string };
+  process.stdout.write(`${name}: latest is ${r.version} (was ${r.previous})\n`);
+}
+
+/** One invocation record as the logs API returns it (the fields the CLI prints). */
+interface RecordLine {
+  seq: number;
+  startedAt: number;
+  requestId: string;
+  version: string;
+  status: number;
+  totalUs: number;
+  cold: boolean;
+  logs: { stream: string; line: string }[];
+  detail?: string;
+}
+
+function printRecord(r: RecordLine, json: boolean): void {
+  if (json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
+  const head = `${new Date(r.startedAt).toISOString()} ${r.requestId} ${r.version} ${r.status} ${(r.totalUs / 1000).toFixed(2)}ms${r.cold ? ' cold' : ''}${r.detail ? ` ${r.detail}` : ''}`;
+  process.stdout.write(`${[head, ...r.logs.map((l) => `  ${l.stream}| ${l.line}`)].join('\n')}\n`);
+}
+
+async function logs(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, {
+    ...CLIENT_OPTIONS,
+    follow: { type: 'boolean', short: 'f' },
+    since: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return void process.stdout.write(HELP);
+  const name = positionals[0];
+  if (!name) throw new UsageError('usage: micron logs <name> [--follow]');
+  const c = await client(values);
+  const q = new URLSearchParams();
+  if (typeof values.since === 'string') q.set('since', values.since);
+  if (typeof values.limit === 'string') q.set('limit', values.limit);
+  const path = `/v1/functions/${encodeURIComponent(name)}/logs`;
+  const json = values.json === true;
+  if (!values.follow) {
+    const r = (await call(c, 'GET', `${path}?${q}`)) as { records: RecordLine[] };
+    for (const rec of r.records) printRecord(rec, json);
+    return;
+  }
+  await follow(c, `${path}/stream?${q}`, (rec) => printRecord(rec, json));
+}
+
+/** Reads a server-sent event stream of records until the server ends it (or the process is stopped). */
+async function follow(c: Client, path: string, onRecord: (r: RecordLine) => void): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${c.url}${path}`, { headers: { authorization: `Bearer ${c.token}`, accept: 'text/event-stream' } });
+  } catch (e) {
+    throw new MicronError('connection_failed', `cannot reach the host at ${c.url}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+  }
+  if (!res.ok || !res.body) {
+    const err = ((await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new UsageError(`${err?.code ?? `HTTP ${res.status}`}: ${err?.message ?? ''}`);
+  }
+  const dec = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += dec.decode(chunk, { stream: true });
+    for (let end = buf.indexOf('\n\n'); end !== -1; end = buf.indexOf('\n\n')) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      let event = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data += line.slice(5).trim();
+      }
+      if (event === 'invocation' && data) onRecord(JSON.parse(data) as RecordLine);
+      else if (event === 'dropped') process.stderr.write(`micron: ${data} records were dropped (the terminal fell behind)\n`);
+    }
+  }
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [head, ...rows]) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
+
 async function build(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' } });
   if (values.help) return void process.stdout.write(HELP);
@@ -251,6 +365,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'rm':
       case 'remove':
         await rm(rest);
+        return 0;
+      case 'versions':
+        await versions(rest);
+        return 0;
+      case 'promote':
+        await promote(rest, 'promote');
+        return 0;
+      case 'rollback':
+        await promote(rest, 'rollback');
+        return 0;
+      case 'logs':
+        await logs(rest);
         return 0;
       case 'build':
         await build(rest);

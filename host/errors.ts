@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   invalid_name: { status: 400, meaning: 'A function name is not 1–64 characters of a–z, 0–9 and "-", starting with a letter.' },
   invalid_config: { status: 400, meaning: 'A function configuration has an unknown key or a bad value; the message names the field.' },
   empty_body: { status: 400, meaning: 'A deploy request had an empty body.' },
-  unauthorized: { status: 401, meaning: 'The admin token is missing or wrong.' },
+  unauthorized: { status: 401, meaning: 'The admin token (or, for a function with `invokeAuth`, its bearer token) is missing or wrong.' },
   function_not_found: { status: 404, meaning: 'No function with that name (or no route matches the request).' },
   version_not_found: { status: 404, meaning: 'No version with that id for the function.' },
   not_found: { status: 404, meaning: 'No such API route.' },

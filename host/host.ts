@@ -15,8 +15,11 @@ import { WitRegistry } from './abi/wit.js';
 import { Compiler } from './compile/compiler.js';
 import { ModuleCache, type ModuleCacheStats } from './compile/module-cache.js';
 import { parseFunctionConfig, resolveLimits, type HostLimits, type HostOptions } from './config.js';
-import { Logger } from './observe/logger.js';
-import { Registry, type DeployResult, type FunctionInfo } from './registry/registry.js';
+import { Logger, parseLogLevel } from './observe/logger.js';
+import { Observer, resolveObserveOptions } from './observe/observer.js';
+import { Registry, type DeployOptions, type DeployResult, type FunctionInfo, type PromoteResult, type VersionInfo } from './registry/registry.js';
+import type { InvocationRecord } from './observe/invocation-record.js';
+import type { RecordQuery } from './observe/invocation-records.js';
 import { FsStore, atomicWrite, type FunctionConfig } from './registry/store.js';
 import { Runtime } from './runtime/runtime.js';
 import { createAdminApp } from './server/admin.js';
@@ -28,8 +31,19 @@ const WIT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'wit');
 
 /** A running Micron host. */
 export interface Host {
-  /** Deploys a component as a new version of `name`. `config` is validated strictly. */
-  deploy(name: string, component: Uint8Array, config?: Partial<FunctionConfig>): Promise<DeployResult>;
+  /**
+   * Deploys a component as a new version of `name`. `config` is validated
+   * strictly. The version serves traffic unless `opts.promote` is false.
+   */
+  deploy(name: string, component: Uint8Array, config?: Partial<FunctionConfig>, opts?: DeployOptions): Promise<DeployResult>;
+  /** Every version of `name`, oldest first, with the aliases pointing at each. */
+  versions(name: string): Promise<VersionInfo[]>;
+  /** Points `latest` at `version` (loaded into the module cache first). */
+  promote(name: string, version: string): Promise<PromoteResult>;
+  /** Points `latest` at `version`, or by default at the version before the serving one. */
+  rollback(name: string, version?: string): Promise<PromoteResult>;
+  /** Recent invocation records of `name`, oldest first (empty with `observe: false`). */
+  records(name: string, query?: Partial<RecordQuery>): InvocationRecord[];
   /** Removes a function; false when it did not exist. */
   remove(name: string): Promise<boolean>;
   /** All functions. */
@@ -67,26 +81,30 @@ let sharedWit: WitRegistry | undefined;
 export async function createHost(options: HostOptions = {}): Promise<Host> {
   const dataDir = resolve(options.dataDir ?? process.env.MICRON_DATA_DIR ?? '.micron');
   const limits = resolveLimits(options.limits);
-  const logSink = options.log === false ? undefined : (options.log ?? ((line: string) => process.stdout.write(`${line}\n`)));
-  const logger = new Logger(logSink, (process.env.MICRON_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'info');
+  const logger = new Logger(options.log === false ? undefined : (options.log ?? 'stdout'), parseLogLevel(process.env.MICRON_LOG_LEVEL));
+  const observeOptions = options.observe === false ? undefined : resolveObserveOptions(options.observe === true ? undefined : options.observe);
 
   const store = await FsStore.open(dataDir);
   const { token, generated } = await adminToken(dataDir, options.adminToken ?? process.env.MICRON_ADMIN_TOKEN);
 
   sharedWit ??= WitRegistry.fromDirectory(WIT_DIR);
-  const compiler = new Compiler(sharedWit, hostInterfaces(sharedWit));
+  const compiler = new Compiler(sharedWit, hostInterfaces(sharedWit), limits.memoryPages);
   const cache = new ModuleCache(limits.moduleCacheBytes);
   const registry = new Registry(store, compiler, cache);
   await registry.init();
-  const runtime = new Runtime(limits, logger);
+  const observer = observeOptions && new Observer(observeOptions, logger, () => cache.stats(), () => registry.size);
+  if (observer) registry.onRemoved((name) => observer.forget(name));
+  const runtime = new Runtime(limits, logger, observer);
 
-  const app = createPublicApp({ registry, runtime, logger, domain: options.domain ?? 'localhost' });
-  const adminApp = createAdminApp({ registry, logger, token, limits });
+  const app = createPublicApp({ registry, runtime, logger, domain: options.domain ?? 'localhost', limits });
+  const adminApp = createAdminApp({ registry, logger, token, limits, observer });
   const servers: Server[] = [];
 
   const listen = (appFetch: (r: Request) => Response | Promise<Response>, port: number, host: string): Promise<AddressInfo> =>
     new Promise((ok, fail) => {
-      const server = createServer(getRequestListener(appFetch));
+      // Node's own header limit (16 KiB by default) would answer 431 without a body; leave room
+      // above the configured limit so the app answers with `header_too_large` and a request id.
+      const server = createServer({ maxHeaderSize: limits.maxHeaderBytes + 16 * 1024 }, getRequestListener(appFetch));
       server.keepAliveTimeout = 65_000;
       server.once('error', fail);
       server.listen(port, host, () => {
@@ -97,7 +115,11 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     });
 
   return {
-    deploy: async (name, component, config) => registry.deploy(name, component, parseFunctionConfig(config ?? {})),
+    deploy: async (name, component, config, opts) => registry.deploy(name, component, parseFunctionConfig(config ?? {}), opts),
+    versions: async (name) => registry.versions(name),
+    promote: (name, version) => registry.promote(name, version),
+    rollback: (name, version) => registry.rollback(name, version),
+    records: (name, query = {}) => observer?.records.query(name, { limit: 100, ...query }).records ?? [],
     remove: async (name) => registry.remove(name),
     list: () => registry.list(),
     get: (name) => registry.get(name),
@@ -115,6 +137,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
       return { public: pub, admin };
     },
     async close() {
+      observer?.close();
       await Promise.all(
         servers.splice(0).map(
           (s) =>
@@ -125,6 +148,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
         ),
       );
       await store.close();
+      logger.flush();
     },
   };
 }

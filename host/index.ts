@@ -15,7 +15,11 @@
 export { createHost, type Host } from './host.js';
 export type { HostOptions, HostLimits } from './config.js';
 export { DEFAULT_LIMITS } from './config.js';
-export type { DeployResult, FunctionInfo } from './registry/registry.js';
-export type { FunctionConfig } from './registry/store.js';
+export type { DeployOptions, DeployResult, FunctionInfo, PromoteResult, VersionInfo } from './registry/registry.js';
+export type { InvocationRecord, GuestLogLine } from './observe/invocation-record.js';
+export type { RecordQuery } from './observe/invocation-records.js';
+export type { ObserveOptions } from './observe/observer.js';
+export type { RejectionReason } from './observe/metrics.js';
+export type { FunctionConfig, InvokeAuth } from './registry/store.js';
 export { MicronError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { REQUEST_ID_HEADER } from './runtime/runtime.js';

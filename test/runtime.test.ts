@@ -81,15 +81,19 @@ describe('inspect', () => {
     expect(text).not.toContain(`env: PATH=`);
   });
 
-  it('captures guest stdout and stderr into the host log with the request id', async () => {
+  it('captures guest stdout and stderr into the host log line of the invocation, with the request id', async () => {
     logs = [];
     const res = await call('/inspect/');
     await res.text();
     const id = res.headers.get('x-micron-request-id');
     await new Promise((r) => setTimeout(r, 20));
-    const lines = logs.map((l) => JSON.parse(l) as { msg: string; requestId?: string; stream?: string; function?: string });
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'inspect stdout', stream: 'stdout', requestId: id, function: 'inspect' }));
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'inspect stderr', stream: 'stderr', requestId: id }));
+    const lines = logs.map((l) => JSON.parse(l) as { msg: string; requestId?: string; function?: string; logs?: unknown[] });
+    const line = lines.find((l) => l.requestId === id);
+    expect(line).toMatchObject({ msg: 'invocation', level: 'info', function: 'inspect', status: 200 });
+    expect(line?.logs).toEqual([
+      { stream: 'stdout', line: 'inspect stdout' },
+      { stream: 'stderr', line: 'inspect stderr' },
+    ]);
   });
 });
 

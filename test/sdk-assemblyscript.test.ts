@@ -5,6 +5,10 @@
  * relative path), and the results are checked as components (size, imports,
  * jco transpile) and run under `jco serve` (preview2-shim), independent of
  * Micron's own host.
+ *
+ * The compiler is micron's devDependency `assemblyscript`; without it the
+ * build tests are skipped with the reason printed, or fail in CI
+ * (test/toolchains.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,15 +18,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { componentWit, transpile } from '@bytecodealliance/jco';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MicronError } from '../host/errors.ts';
-import { buildAssemblyScript } from '../sdk/build/assemblyscript.ts';
+import { ASSEMBLYSCRIPT_INSTALL_HINT, buildAssemblyScript } from '../sdk/build/assemblyscript.ts';
 import { buildProject, detectLanguage } from '../sdk/build/index.ts';
+import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const JCO = path.join(ROOT, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
 const BUILD_TIMEOUT = 120_000;
 const HELLO_BUDGET = 16 * 1024;
+
+const asc = await guestToolchain('assemblyscript', 'test/sdk-assemblyscript.test.ts');
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'micron-sdk-as-'));
 const stops: Array<() => void> = [];
@@ -104,7 +111,9 @@ async function witImports(component: Uint8Array): Promise<string[]> {
 }
 
 describe('AssemblyScript SDK build', () => {
-  it(
+  checkToolchain(asc);
+
+  it.skipIf(asc.skip)(
     'builds as-hello from source into a component of at most 16 KB that imports only wasi:* 0.2.12',
     async () => {
       const { wasm, bytes } = await buildExample('as-hello');
@@ -134,7 +143,7 @@ describe('AssemblyScript SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it(
+  it.skipIf(asc.skip)(
     'routes as-json-api requests: path parameters, JSON echo, 400, 404 and 405',
     async () => {
       const { wasm } = await buildExample('as-json-api');
@@ -164,7 +173,7 @@ describe('AssemblyScript SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it(
+  it.skipIf(asc.skip)(
     'streams with as-stream: flushed chunks arrive apart, and a request body is echoed as it arrives',
     async () => {
       const { wasm } = await buildExample('as-stream');
@@ -195,7 +204,7 @@ describe('AssemblyScript SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it(
+  it.skipIf(asc.skip)(
     'relays an upstream response through as-proxy with outbound fetch, and 502 with the error-code on failure',
     async () => {
       const upstream = http.createServer((req, res) => {
@@ -231,7 +240,7 @@ describe('AssemblyScript SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it(
+  it.skipIf(asc.skip)(
     'builds the `micron new assemblyscript` template as it is copied, through buildProject',
     async () => {
       const dir = path.join(scratch, 'new-function');
@@ -246,7 +255,7 @@ describe('AssemblyScript SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it(
+  it.skipIf(asc.skip)(
     'runs top-level code once, on the first request, where host calls such as env() work',
     async () => {
       const dir = path.join(scratch, 'top-level');
@@ -287,7 +296,7 @@ describe('AssemblyScript SDK build', () => {
     expect(detectLanguage(plain)).toBe(null);
   });
 
-  it(
+  it.skipIf(asc.skip)(
     'reports a type error as build_failed with the compiler diagnostics',
     async () => {
       const error = await buildFailure(
@@ -302,7 +311,7 @@ describe('AssemblyScript SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it(
+  it.skipIf(asc.skip)(
     'says which handler export is missing',
     async () => {
       const error = await buildFailure(
@@ -316,7 +325,7 @@ describe('AssemblyScript SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it(
+  it.skipIf(asc.skip)(
     'explains an import from "env" (Date.now) instead of failing in wit-component',
     async () => {
       const error = await buildFailure(
@@ -330,4 +339,43 @@ describe('AssemblyScript SDK build', () => {
     },
     BUILD_TIMEOUT,
   );
+});
+
+describe('AssemblyScript toolchain search', () => {
+  it('says what to install when neither micron nor the project has the compiler', async () => {
+    // Hide micron's own devDependency from the builder, the only way it can be missing in this checkout.
+    vi.resetModules();
+    vi.doMock('node:module', async (original) => {
+      const actual = await original<typeof import('node:module')>();
+      const createRequire = (from: string | URL) => {
+        const require = actual.createRequire(from);
+        return Object.assign((id: string) => require(id), require, {
+          resolve: (id: string) => {
+            if (id.startsWith('assemblyscript')) throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
+            return require.resolve(id);
+          },
+        });
+      };
+      return { ...actual, createRequire, default: { ...actual, createRequire } };
+    });
+    try {
+      const { findAssemblyScript } = await import('../sdk/build/assemblyscript.ts');
+      const project = path.join(scratch, 'no-compiler');
+      mkdirSync(project, { recursive: true });
+      const error = (() => {
+        try {
+          return findAssemblyScript(project);
+        } catch (err) {
+          return err;
+        }
+      })();
+      expect(error).toBeInstanceOf(Error);
+      expect((error as MicronError).code).toBe('toolchain_missing');
+      expect((error as MicronError).message).toContain(`run \`${ASSEMBLYSCRIPT_INSTALL_HINT}\` in the project`);
+      expect((error as MicronError).message).toContain(project);
+    } finally {
+      vi.doUnmock('node:module');
+      vi.resetModules();
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * The Go SDK end to end: the committed Go components run through
  * CommandRunner (no Go needed), and, when Go is installed, go-hello and a
  * state-probing program are built from source with `buildGo` and run in both
- * snapshot and fresh mode.
+ * snapshot and fresh mode. Without Go the build tests are skipped with the
+ * reason printed, or fail in CI (test/toolchains.ts).
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readComponent } from '../host/compile/component-binary.ts';
 import { CommandRunner, findCommandModule } from '../host/runtime/command-runner.ts';
 import type { CommandRequest } from '../host/runtime/command-runner.ts';
-import { buildGo, findGo } from '../sdk/build/go.ts';
+import { buildGo } from '../sdk/build/go.ts';
+import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dec = new TextDecoder();
@@ -74,10 +76,7 @@ describe('committed Go components', () => {
   });
 });
 
-const go = await findGo().catch((error: unknown) => {
-  console.log(`test/sdk-go.test.ts: skipping the build-from-source tests: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
-  return undefined;
-});
+const go = await guestToolchain('go', 'test/sdk-go.test.ts');
 
 /** Reports what a request can see of the instance's state. */
 const PROBE = `package main
@@ -119,7 +118,8 @@ func main() {
 }
 `;
 
-describe.skipIf(!go)('Go SDK built from source', () => {
+describe('Go SDK built from source', () => {
+  checkToolchain(go);
   let temp: string;
   beforeAll(async () => {
     temp = await mkdtemp(path.join(os.tmpdir(), 'micron-sdk-go-test-'));
@@ -128,7 +128,7 @@ describe.skipIf(!go)('Go SDK built from source', () => {
     await rm(temp, { recursive: true, force: true });
   });
 
-  it('builds go-hello into a component whose command module answers "Hello from Go!"', async () => {
+  it.skipIf(go.skip)('builds go-hello into a component whose command module answers "Hello from Go!"', async () => {
     const dir = path.join(temp, 'go-hello');
     await cp(path.join(ROOT, 'components/go-hello'), dir, { recursive: true, filter: (src) => !src.endsWith('.wasm') });
     const progress: string[] = [];
@@ -142,7 +142,7 @@ describe.skipIf(!go)('Go SDK built from source', () => {
     expect(res.headers).toEqual([['Content-Type', 'text/plain; charset=utf-8']]);
   }, 120_000);
 
-  it('starts every request from the same post-init state, with its own environment and randomness', async () => {
+  it.skipIf(go.skip)('starts every request from the same post-init state, with its own environment and randomness', async () => {
     const dir = path.join(temp, 'probe');
     await cp(path.join(ROOT, 'components/go-hello'), dir, { recursive: true, filter: (src) => !src.endsWith('.wasm') });
     await writeFile(path.join(dir, 'main.go'), PROBE);

@@ -6,7 +6,8 @@
  *
  * Needs a rustc with the wasm32-unknown-unknown standard library (Debian:
  * `apt-get install -y rustc cargo libstd-rust-dev-wasm32 lld`); without one
- * the build tests are skipped and the reason is printed.
+ * the build tests are skipped with the reason printed, or fail in CI
+ * (test/toolchains.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,17 +18,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transpile } from '@bytecodealliance/jco';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WitRegistry } from '../host/abi/wit.ts';
+import { Compiler } from '../host/compile/compiler.ts';
+import { DEFAULT_LIMITS } from '../host/config.ts';
 import { MicronError } from '../host/errors.ts';
-import { buildRust, findRustToolchain } from '../sdk/build/rust.ts';
+import { Invocation } from '../host/runtime/invocation.ts';
+import { hostInterfaces } from '../host/wasi/imports.ts';
+import { buildRust } from '../sdk/build/rust.ts';
+import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const JCO = path.join(ROOT, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
 const BUILD_TIMEOUT = 180_000;
 
-const toolchain = await findRustToolchain().catch((err: Error) => {
-  console.warn(`skipping Rust SDK build tests: ${err.message}`);
-  return null;
-});
+const rust = await guestToolchain('rust', 'test/sdk-rust.test.ts');
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'micron-sdk-rust-'));
 const stops: Array<() => void> = [];
@@ -87,6 +91,8 @@ function isComponent(bytes: Uint8Array): boolean {
 }
 
 describe('Rust SDK build', () => {
+  checkToolchain(rust);
+
   it('refuses a crate that depends on anything but micron', async () => {
     const dir = path.join(scratch, 'with-deps');
     mkdirSync(path.join(dir, 'src'), { recursive: true });
@@ -101,7 +107,7 @@ describe('Rust SDK build', () => {
     expect((error as MicronError).message).toContain('serde');
   });
 
-  it.skipIf(!toolchain)(
+  it.skipIf(rust.skip)(
     'reports a compile error as build_failed with the compiler output',
     async () => {
       const dir = path.join(scratch, 'broken');
@@ -115,7 +121,7 @@ describe('Rust SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it.skipIf(!toolchain)(
+  it.skipIf(rust.skip)(
     'builds rust-hello from source into a component of at most 32 KB that imports only wasi:* and serves the greeting',
     async () => {
       const { wasm, bytes } = await buildExample('rust-hello');
@@ -139,7 +145,40 @@ describe('Rust SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it.skipIf(!toolchain)(
+  it.skipIf(rust.skip)(
+    "serves rust-hello in Micron without growing its 2 initial pages (the SDK's arena), so an instance can be reused",
+    async () => {
+      const { wasm } = await buildExample('rust-hello');
+      const bytes = new Uint8Array(readFileSync(wasm));
+      const wit = WitRegistry.fromDirectory(path.join(ROOT, 'wit'));
+      const compiler = new Compiler(wit, hostInterfaces(wit));
+      const built = await compiler.build(bytes);
+      const { prepared } = await compiler.load(bytes, built.meta, (name) => built.files.get(name));
+      const policy = {
+        env: [],
+        allowedHosts: [],
+        logBytes: DEFAULT_LIMITS.logBytesPerInvocation,
+        maxResponseBytes: DEFAULT_LIMITS.responseBodyBytes,
+        maxOutboundResponseBytes: DEFAULT_LIMITS.outboundResponseBytes,
+        maxHeaders: DEFAULT_LIMITS.maxHeaders,
+        maxHeaderBytes: DEFAULT_LIMITS.maxHeaderBytes,
+      };
+      for (let i = 0; i < 3; i++) {
+        const invocation = new Invocation(prepared, `r${i}`, policy);
+        const headers: [string, string][] = [['host', 'localhost'], ['user-agent', 'test'], ['accept', '*/*']];
+        const { response, done } = invocation.run(
+          { method: 'GET', pathWithQuery: '/x', scheme: 'http', authority: 'localhost', headers, body: null, maxBodyBytes: 0 },
+          DEFAULT_LIMITS.deadlineMs,
+        );
+        expect(await (await response).text()).toBe('Hello from Rust!\n');
+        await done;
+        expect(invocation.stats.memoryPages).toBe(2);
+      }
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it.skipIf(rust.skip)(
     'builds the `micron new rust` template as it is copied',
     async () => {
       const dir = path.join(scratch, 'new-function');
@@ -152,7 +191,7 @@ describe('Rust SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it.skipIf(!toolchain)(
+  it.skipIf(rust.skip)(
     'routes rust-json-api requests: path parameters, JSON echo, 400, 404 and 405',
     async () => {
       const { wasm } = await buildExample('rust-json-api');
@@ -182,7 +221,7 @@ describe('Rust SDK build', () => {
     BUILD_TIMEOUT,
   );
 
-  it.skipIf(!toolchain)(
+  it.skipIf(rust.skip)(
     'streams an upstream response through rust-proxy with outbound fetch',
     async () => {
       const upstream = http.createServer((req, res) => {

@@ -15,6 +15,7 @@ import { CommandRunner, findCommandModule } from '../runtime/command-runner.js';
 import { instrument, POOL_MEMORY_IMPORT } from './instrument.js';
 import { ComponentFormatError, canResetState, coreModuleImports, isComponent, isCoreModule, readComponent, type ComponentStructure } from './component-binary.js';
 import { planComponent, type LinkPlan } from './link-plan.js';
+import { capMemory } from './memory-limit.js';
 
 /** Metadata persisted beside a component's artifacts. */
 export interface ArtifactMeta {
@@ -66,9 +67,15 @@ const MAX_INSTRUMENT_BYTES = 4 * 1024 * 1024;
 
 /** Turns uploads into artifacts and artifacts into prepared components. */
 export class Compiler {
+  /**
+   * @param memoryPages the host's limit on a linear memory (64 KiB pages),
+   *   written into modules that keep their own memory (pooled memories get it
+   *   from the runtime instead)
+   */
   constructor(
     private readonly wit: WitRegistry,
     private readonly host: HostInterfaces,
+    private readonly memoryPages = 65536,
   ) {}
 
   /** Checks the bytes look like a component; throws a MicronError with a stable code otherwise. */
@@ -165,8 +172,14 @@ export class Compiler {
     let total = 0;
     await Promise.all(
       [...wanted].map(async (m) => {
-        const src = meta.instrumented.includes(m) ? files(`module-${m}.wasm`) : structure.modules[m];
-        if (!src) throw new MicronError('internal', `artifact module-${m}.wasm of ${meta.digest} is missing`);
+        const stored = meta.instrumented.includes(m) ? files(`module-${m}.wasm`) : structure.modules[m];
+        if (!stored) throw new MicronError('internal', `artifact module-${m}.wasm of ${meta.digest} is missing`);
+        let src: Uint8Array;
+        try {
+          src = capMemory(stored, this.memoryPages);
+        } catch (e) {
+          throw new MicronError('invalid_component', `core module ${m}: ${firstLine(e)}`);
+        }
         const pool = coreModuleImports(src).find((i) => i.kind === 'memory' && i.module === POOL_MEMORY_IMPORT.module && i.name === POOL_MEMORY_IMPORT.name);
         if (pool?.limits) poolMemory = { ...pool.limits, resettable: canResetState(src) };
         total += src.length;

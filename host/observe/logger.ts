@@ -1,36 +1,116 @@
 /**
- * Structured host logs: one JSON object per line, with a time, a level and a
- * message, plus whatever fields the caller adds (function, request id, …).
+ * Structured host logs: one JSON object per line with `level` (a name),
+ * `time` (ISO 8601) and `msg`, plus whatever fields the caller adds
+ * (function, request id, …). Lines are written by pino: to stdout through an
+ * asynchronous, buffered destination (one write syscall per batch of lines,
+ * not per line), or to a caller's function. The level comes from
+ * `MICRON_LOG_LEVEL` (debug | info | warn | error; default info).
  */
+import { pino, type Logger as Pino } from 'pino';
 
 /** Log levels in increasing severity. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
-/** A small structured logger. */
+/** Parses a level name (as in `MICRON_LOG_LEVEL`); undefined or an unknown name gives `fallback`. */
+export function parseLogLevel(value: string | undefined, fallback: LogLevel = 'info'): LogLevel {
+  const v = value?.trim().toLowerCase();
+  return LEVELS.includes(v as LogLevel) ? (v as LogLevel) : fallback;
+}
+
+/** A small structured logger over pino. */
 export class Logger {
-  constructor(
-    private readonly sink: ((line: string) => void) | undefined,
-    private readonly level: LogLevel = 'info',
-  ) {}
+  /** The pino instance. */
+  readonly pino: Pino;
+  private readonly flushDest: (() => void) | undefined;
+  /** Where lines go (pino's destination): {@link Logger.writeLine} writes there directly. */
+  private readonly dest: { write(s: string): unknown };
+
+  /**
+   * @param sink where lines go, one call per line without the newline; `undefined` silences the logger;
+   *             `'stdout'` writes to file descriptor 1, buffered.
+   */
+  constructor(sink: ((line: string) => void) | 'stdout' | undefined, level: LogLevel = 'info') {
+    const options = {
+      level: sink ? level : 'silent',
+      base: undefined,
+      timestamp: () => `,"time":"${isoNow()}"`,
+      formatters: { level: (label: string) => ({ level: label }) },
+    };
+    if (sink === 'stdout') {
+      const dest = pino.destination({ dest: 1, sync: false });
+      this.pino = pino(options, dest);
+      this.dest = dest;
+      this.flushDest = () => {
+        try {
+          dest.flushSync();
+        } catch {
+          // Nothing buffered, or the descriptor is gone: nothing to save.
+        }
+      };
+    } else {
+      const write = sink ?? (() => undefined);
+      this.dest = { write: (s: string) => write(s.endsWith('\n') ? s.slice(0, -1) : s) };
+      this.pino = pino(options, this.dest);
+      this.flushDest = undefined;
+    }
+  }
+
+  /** True when lines at `level` are written. */
+  enabled(level: LogLevel): boolean {
+    return this.pino.isLevelEnabled(level);
+  }
+
+  /**
+   * Writes a line whose fields are already JSON (`"a":1,"b":"x"`), with the
+   * same `level`, `time` and `msg` as pino's lines, when `level` is enabled.
+   * For the one line per invocation: the caller serialises a known shape
+   * much faster than a generic serialiser can.
+   */
+  writeLine(level: LogLevel, msg: string, jsonFields: string): void {
+    if (!this.pino.isLevelEnabled(level)) return;
+    this.dest.write(`{"level":"${level}","time":"${isoNow()}","msg":${JSON.stringify(msg)},${jsonFields}}\n`);
+  }
 
   /** Writes one log line when `level` is enabled. */
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
-    if (!this.sink || ORDER[level] < ORDER[this.level]) return;
-    this.sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+    if (fields) this.pino[level](fields, msg);
+    else this.pino[level](msg);
   }
 
+  /** Writes at debug level. */
   debug(msg: string, fields?: Record<string, unknown>): void {
     this.log('debug', msg, fields);
   }
+  /** Writes at info level. */
   info(msg: string, fields?: Record<string, unknown>): void {
     this.log('info', msg, fields);
   }
+  /** Writes at warn level. */
   warn(msg: string, fields?: Record<string, unknown>): void {
     this.log('warn', msg, fields);
   }
+  /** Writes at error level. */
   error(msg: string, fields?: Record<string, unknown>): void {
     this.log('error', msg, fields);
   }
+
+  /** Writes out buffered lines (stdout destination); called when the host closes. */
+  flush(): void {
+    this.flushDest?.();
+  }
+}
+
+let lastMs = 0;
+let lastIso = '';
+
+/** The current time in ISO 8601, formatted at most once per millisecond. */
+export function isoNow(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
 }

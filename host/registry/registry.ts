@@ -2,6 +2,13 @@
  * Functions, their versions, and the compiled components behind them. Deploy
  * is content-addressed: the same bytes are stored, transpiled and compiled
  * once; a re-deploy of known bytes only records a new version.
+ *
+ * Every deploy (and every configuration change) adds an immutable version;
+ * the alias `latest` names the one that serves traffic. Promote and rollback
+ * move the alias: the target's component is loaded into the module cache
+ * first (keyed by digest, so a cached one costs nothing), then the record is
+ * swapped in one step, so requests see either the old or the new version and
+ * never a cold start caused by the switch itself.
  */
 import { MicronError } from '../errors.js';
 import { checkFunctionName } from '../config.js';
@@ -12,8 +19,10 @@ import type { FunctionConfig, FunctionRecord, Store, VersionRecord } from './sto
 /** A function as the API shows it. */
 export interface FunctionInfo {
   name: string;
-  /** The version serving traffic. */
+  /** The version serving traffic (in a {@link DeployResult}: the version this deploy created). */
   version: string;
+  /** Alias → version id; `latest` serves traffic. */
+  aliases: Record<string, string>;
   digest: string;
   size: number;
   imports: string[];
@@ -40,6 +49,35 @@ export interface DeployResult extends FunctionInfo {
    * (every core instance created anew), or `command` (CGI command runner).
    */
   instanceMode: 'reused' | 'pooled-memory' | 'fresh' | 'command';
+  /** True when `latest` now points at the new version (false for `?promote=false`). */
+  promoted: boolean;
+}
+
+/** One version as the API lists it. */
+export interface VersionInfo extends VersionRecord {
+  /** The aliases that point at this version. */
+  aliases: string[];
+}
+
+/** What promote and rollback report. */
+export interface PromoteResult extends FunctionInfo {
+  /** The version `latest` pointed at before. */
+  previous: string;
+  /** True when the component had to be loaded (it was not cached) before the switch. */
+  loaded: boolean;
+}
+
+/** Options of a deploy. */
+export interface DeployOptions {
+  /** Move `latest` to the new version (default true; the first version of a function is always promoted). */
+  promote?: boolean;
+}
+
+/** What a route in a function's configuration resolves a request to. */
+export interface RouteMatch {
+  name: string;
+  /** The path the guest sees (the route's prefix removed for a path route). */
+  pathWithQuery: string;
 }
 
 /** A function resolved for a request. */
@@ -51,9 +89,19 @@ export interface ResolvedFunction {
   cold: boolean;
 }
 
+/** A function and the version `latest` points at, resolved once per change rather than per request. */
+interface Entry {
+  record: FunctionRecord;
+  current: VersionRecord;
+}
+
 /** The registry of functions. */
 export class Registry {
-  private readonly records = new Map<string, FunctionRecord>();
+  private readonly entries = new Map<string, Entry>();
+  /** Extra routes from the serving versions' configuration: host name → function, path prefix → function. */
+  private hostRoutes = new Map<string, string>();
+  private prefixRoutes = new Map<string, string>();
+  private readonly removedListeners: ((name: string) => void)[] = [];
   private readonly metas = new Map<string, ArtifactMeta>();
   private readonly locks = new Map<string, Promise<unknown>>();
 
@@ -65,16 +113,17 @@ export class Registry {
 
   /** Loads every function record from the store. */
   async init(): Promise<void> {
-    for (const rec of await this.store.listFunctions()) this.records.set(rec.name, rec);
+    for (const rec of await this.store.listFunctions()) this.entries.set(rec.name, { record: rec, current: currentOf(rec) });
+    this.rebuildRoutes();
   }
 
-  /** Deploys `bytes` as a new version of `name` and makes it serve traffic. */
-  deploy(name: string, bytes: Uint8Array, config: FunctionConfig): Promise<DeployResult> {
+  /** Deploys `bytes` as a new version of `name`; it serves traffic unless `opts.promote` is false. */
+  deploy(name: string, bytes: Uint8Array, config: FunctionConfig, opts: DeployOptions = {}): Promise<DeployResult> {
     checkFunctionName(name);
-    return this.serialized(name, () => this.deployLocked(name, bytes, config));
+    return this.serialized(name, () => this.deployLocked(name, bytes, config, opts.promote ?? true));
   }
 
-  private async deployLocked(name: string, bytes: Uint8Array, config: FunctionConfig): Promise<DeployResult> {
+  private async deployLocked(name: string, bytes: Uint8Array, config: FunctionConfig, promote: boolean): Promise<DeployResult> {
     const digest = sha256(bytes);
     let meta = await this.meta(digest);
     let reused = true;
@@ -93,20 +142,7 @@ export class Registry {
       instrumentMs = meta.instrumentMs;
     }
     const { loaded } = await this.cache.getOrLoad(digest, () => this.loadComponent(digest, meta!, bytes));
-    const now = new Date().toISOString();
-    const prev = this.records.get(name) ?? (await this.store.getFunction(name));
-    const n = prev?.nextVersion ?? 1;
-    const version: VersionRecord = { id: `v${n}`, digest, size: bytes.length, createdAt: now, config };
-    const record: FunctionRecord = {
-      name,
-      versions: [...(prev?.versions ?? []), version],
-      aliases: { ...(prev?.aliases ?? {}), latest: version.id },
-      nextVersion: n + 1,
-      createdAt: prev?.createdAt ?? now,
-      updatedAt: now,
-    };
-    await this.store.putFunction(record);
-    this.records.set(name, record);
+    const { record, version, promoted } = await this.addVersion(name, digest, bytes.length, config, promote);
     return {
       ...this.info(record, version, meta),
       transpileMs,
@@ -114,44 +150,241 @@ export class Registry {
       instrumentMs,
       reused,
       instanceMode: loaded.command ? 'command' : loaded.prepared.mode,
+      promoted,
     };
+  }
+
+  /** Appends a version record (its artifacts are stored and its component cached) and persists the function. */
+  private async addVersion(
+    name: string,
+    digest: string,
+    size: number,
+    config: FunctionConfig,
+    promote: boolean,
+  ): Promise<{ record: FunctionRecord; version: VersionRecord; promoted: boolean }> {
+    const now = new Date().toISOString();
+    const prev = this.entries.get(name)?.record ?? (await this.store.getFunction(name));
+    const n = prev?.nextVersion ?? 1;
+    const version: VersionRecord = { id: `v${n}`, digest, size, createdAt: now, config };
+    const promoted = promote || !prev?.aliases.latest;
+    const record: FunctionRecord = {
+      name,
+      versions: [...(prev?.versions ?? []), version],
+      aliases: promoted ? { ...(prev?.aliases ?? {}), latest: version.id } : { ...prev!.aliases },
+      nextVersion: n + 1,
+      createdAt: prev?.createdAt ?? now,
+      updatedAt: now,
+    };
+    await this.commit(record);
+    return { record, version, promoted };
+  }
+
+  /**
+   * Creates a new version of `name` with the same component and the
+   * configuration `update` returns for the serving one (a config change is a
+   * version: it can be rolled back like a deploy).
+   */
+  reconfigure(name: string, update: (current: FunctionConfig) => FunctionConfig, opts: DeployOptions = {}): Promise<DeployResult> {
+    checkFunctionName(name);
+    return this.serialized(name, async () => {
+      const base = this.entry(name).current;
+      const config = update(base.config);
+      const meta = await this.meta(base.digest);
+      const cached = this.cache.get(base.digest);
+      const { record, version, promoted } = await this.addVersion(name, base.digest, base.size, config, opts.promote ?? true);
+      return {
+        ...this.info(record, version, meta),
+        transpileMs: 0,
+        compileMs: 0,
+        instrumentMs: 0,
+        reused: true,
+        instanceMode: !cached ? 'fresh' : cached.command ? 'command' : cached.prepared.mode,
+        promoted,
+      };
+    });
+  }
+
+  /** Every version of `name`, oldest first. */
+  versions(name: string): VersionInfo[] {
+    checkFunctionName(name);
+    const { record } = this.entry(name);
+    return record.versions.map((v) => ({
+      ...v,
+      aliases: Object.entries(record.aliases)
+        .filter(([, id]) => id === v.id)
+        .map(([alias]) => alias),
+    }));
+  }
+
+  /** Points `latest` at version `id`, loading its component first when it is not cached. */
+  promote(name: string, id: string): Promise<PromoteResult> {
+    checkFunctionName(name);
+    return this.serialized(name, async () => {
+      const { record } = this.entry(name);
+      return this.switchTo(record, this.version(record, id));
+    });
+  }
+
+  /** Points `latest` at version `id`, or by default at the version created before the serving one. */
+  rollback(name: string, id?: string): Promise<PromoteResult> {
+    checkFunctionName(name);
+    return this.serialized(name, async () => {
+      const { record, current } = this.entry(name);
+      if (id !== undefined) return this.switchTo(record, this.version(record, id));
+      const target = record.versions[record.versions.indexOf(current) - 1];
+      if (!target) throw new MicronError('conflict', `${name} ${current.id} is its oldest version; there is nothing to roll back to`);
+      return this.switchTo(record, target);
+    });
+  }
+
+  /** Deletes one version. No alias may point at it. */
+  deleteVersion(name: string, id: string): Promise<void> {
+    checkFunctionName(name);
+    return this.serialized(name, async () => {
+      const { record } = this.entry(name);
+      const v = this.version(record, id);
+      const aliases = Object.entries(record.aliases).filter(([, to]) => to === id);
+      if (aliases.length > 0) {
+        throw new MicronError('conflict', `version ${id} of ${name} is aliased as ${aliases.map(([a]) => a).join(', ')}; promote another version first`);
+      }
+      await this.commit({ ...record, versions: record.versions.filter((x) => x !== v), updatedAt: new Date().toISOString() });
+      this.dropUnused([v.digest]);
+    });
+  }
+
+  private version(record: FunctionRecord, id: string): VersionRecord {
+    const v = record.versions.find((x) => x.id === id);
+    if (!v) throw new MicronError('version_not_found', `function ${JSON.stringify(record.name)} has no version ${JSON.stringify(id)}`);
+    return v;
+  }
+
+  private async switchTo(record: FunctionRecord, target: VersionRecord): Promise<PromoteResult> {
+    const previous = record.aliases.latest ?? target.id;
+    const meta = await this.meta(target.digest);
+    // Warm the cache before the switch: traffic never waits on a compile caused by it.
+    let loaded = false;
+    if (!this.cache.get(target.digest)) {
+      if (!meta) throw new MicronError('internal', `artifacts of ${record.name} ${target.id} are missing`);
+      const bytes = await this.store.getBlob(`${target.digest}/component.wasm`);
+      if (!bytes) throw new MicronError('internal', `component of ${record.name} ${target.id} is missing`);
+      loaded = (await this.cache.getOrLoad(target.digest, () => this.loadComponent(target.digest, meta, bytes))).cold;
+    }
+    if (previous === target.id) return { ...this.info(record, target, meta), previous, loaded };
+    const next: FunctionRecord = { ...record, aliases: { ...record.aliases, latest: target.id }, updatedAt: new Date().toISOString() };
+    await this.commit(next);
+    return { ...this.info(next, target, meta), previous, loaded };
+  }
+
+  /** Persists a record, then makes it visible to traffic: the swap is one Map write. */
+  private async commit(record: FunctionRecord): Promise<void> {
+    const current = currentOf(record);
+    this.checkRoutes(record.name, current.config);
+    await this.store.putFunction(record);
+    this.entries.set(record.name, { record, current });
+    this.rebuildRoutes();
+  }
+
+  /** Throws `conflict` when another function's serving version already claims one of `config.routes`. */
+  private checkRoutes(name: string, config: FunctionConfig): void {
+    for (const r of config.routes ?? []) {
+      const owner = r.startsWith('/') ? this.prefixRoutes.get(r) : this.hostRoutes.get(r);
+      if (owner !== undefined && owner !== name) throw new MicronError('conflict', `route ${JSON.stringify(r)} is already served by function ${JSON.stringify(owner)}`);
+    }
+  }
+
+  private rebuildRoutes(): void {
+    const hosts = new Map<string, string>();
+    const prefixes = new Map<string, string>();
+    for (const [name, { current }] of this.entries) {
+      for (const r of current.config.routes ?? []) (r.startsWith('/') ? prefixes : hosts).set(r, name);
+    }
+    this.hostRoutes = hosts;
+    this.prefixRoutes = prefixes;
+  }
+
+  /**
+   * Matches a request against the routes of the serving versions'
+   * configuration: an exact host name (port ignored) first, then the longest
+   * path prefix on a segment boundary. `target` is the request target
+   * (`/path?query`), `mount` the prefix the public app is mounted under.
+   * Returns at once when no function declares routes.
+   */
+  matchRoute(host: string | undefined, target: string, mount = ''): RouteMatch | undefined {
+    if (this.hostRoutes.size === 0 && this.prefixRoutes.size === 0) return undefined;
+    const q = target.indexOf('?');
+    const fullPath = q === -1 ? target : target.slice(0, q);
+    const search = q === -1 ? '' : target.slice(q);
+    const path = mount && fullPath.startsWith(mount) ? fullPath.slice(mount.length) || '/' : fullPath;
+    if (host !== undefined && this.hostRoutes.size > 0) {
+      const name = this.hostRoutes.get(host.toLowerCase().replace(/:\d+$/, ''));
+      if (name !== undefined) return { name, pathWithQuery: path + search };
+    }
+    for (let end = path.length; end > 0; end = path.lastIndexOf('/', end - 1)) {
+      const name = this.prefixRoutes.get(path.slice(0, end));
+      if (name !== undefined) {
+        const rest = path.slice(end);
+        if (rest === '' || rest.startsWith('/')) return { name, pathWithQuery: (rest || '/') + search };
+      }
+    }
+    return undefined;
+  }
+
+  private entry(name: string): Entry {
+    const e = this.entries.get(name);
+    if (!e) throw new MicronError('function_not_found', `no function named ${JSON.stringify(name)}`);
+    return e;
+  }
+
+  /** Drops cached components whose digest no version of any function uses any more. */
+  private dropUnused(digests: string[]): void {
+    const stillUsed = new Set([...this.entries.values()].flatMap((e) => e.record.versions.map((v) => v.digest)));
+    for (const d of digests) if (!stillUsed.has(d)) this.cache.delete(d);
   }
 
   /** Removes a function and all its versions. Returns false when it did not exist. */
   remove(name: string): Promise<boolean> {
     checkFunctionName(name);
     return this.serialized(name, async () => {
-      const rec = this.records.get(name);
+      const rec = this.entries.get(name)?.record;
       if (!rec) return false;
       await this.store.deleteFunction(name);
-      this.records.delete(name);
-      const stillUsed = new Set([...this.records.values()].flatMap((r) => r.versions.map((v) => v.digest)));
-      for (const v of rec.versions) if (!stillUsed.has(v.digest)) this.cache.delete(v.digest);
+      this.entries.delete(name);
+      this.rebuildRoutes();
+      this.dropUnused(rec.versions.map((v) => v.digest));
+      for (const l of this.removedListeners) l(name);
       return true;
     });
+  }
+
+  /** Calls `listener` after a function has been removed (records and metrics forget it). */
+  onRemoved(listener: (name: string) => void): void {
+    this.removedListeners.push(listener);
+  }
+
+  /** Number of functions. */
+  get size(): number {
+    return this.entries.size;
   }
 
   /** Every function, sorted by name. */
   async list(): Promise<FunctionInfo[]> {
     const out: FunctionInfo[] = [];
-    for (const rec of [...this.records.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-      const v = this.current(rec);
-      out.push(this.info(rec, v, await this.meta(v.digest)));
+    for (const { record, current } of [...this.entries.values()].sort((a, b) => a.record.name.localeCompare(b.record.name))) {
+      out.push(this.info(record, current, await this.meta(current.digest)));
     }
     return out;
   }
 
   /** One function, or undefined. */
   async get(name: string): Promise<FunctionInfo | undefined> {
-    const rec = this.records.get(name);
-    if (!rec) return undefined;
-    const v = this.current(rec);
-    return this.info(rec, v, await this.meta(v.digest));
+    const e = this.entries.get(name);
+    if (!e) return undefined;
+    return this.info(e.record, e.current, await this.meta(e.current.digest));
   }
 
   /** True when a function with this name exists. */
   has(name: string): boolean {
-    return this.records.has(name);
+    return this.entries.has(name);
   }
 
   /**
@@ -159,9 +392,9 @@ export class Registry {
    * component compiled (from cache, or loaded now: a cold start).
    */
   resolve(name: string): ResolvedFunction | Promise<ResolvedFunction> | undefined {
-    const record = this.records.get(name);
-    if (!record) return undefined;
-    const version = this.current(record);
+    const e = this.entries.get(name);
+    if (!e) return undefined;
+    const { record, current: version } = e;
     const hit = this.cache.get(version.digest);
     if (hit) return { record, version, loaded: hit, cold: false };
     return (async () => {
@@ -174,17 +407,11 @@ export class Registry {
     })();
   }
 
-  private current(rec: FunctionRecord): VersionRecord {
-    const id = rec.aliases.latest;
-    const v = rec.versions.find((x) => x.id === id) ?? rec.versions[rec.versions.length - 1];
-    if (!v) throw new MicronError('internal', `function ${rec.name} has no versions`);
-    return v;
-  }
-
   private info(rec: FunctionRecord, v: VersionRecord, meta: ArtifactMeta | undefined): FunctionInfo {
     return {
       name: rec.name,
       version: v.id,
+      aliases: rec.aliases,
       digest: v.digest,
       size: v.size,
       imports: meta?.imports ?? [],
@@ -225,4 +452,12 @@ export class Registry {
     });
     return next;
   }
+}
+
+/** The version `latest` points at (the newest one if the alias is missing). */
+function currentOf(rec: FunctionRecord): VersionRecord {
+  const id = rec.aliases.latest;
+  const v = rec.versions.find((x) => x.id === id) ?? rec.versions[rec.versions.length - 1];
+  if (!v) throw new MicronError('internal', `function ${rec.name} has no versions`);
+  return v;
 }

@@ -14,6 +14,7 @@
 import { constants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { FunctionLimits } from '../config.js';
 
 /** One immutable version of a function. */
 export interface VersionRecord {
@@ -44,7 +45,20 @@ export interface FunctionConfig {
   env: Record<string, string>;
   /** Outbound hosts the guest may reach (`host`, `host:port`, `*.domain`). */
   allowedHosts: string[];
+  /** Overrides of the host's limits for this function; absent when none are set. */
+  limits?: FunctionLimits;
+  /**
+   * Extra ways to reach the function besides `/<name>/` and `<name>.<domain>`:
+   * path prefixes (`/api/v1`, removed from the path the guest sees) and host
+   * names (`api.example.com`). Absent when none are set.
+   */
+  routes?: string[];
+  /** Who may invoke the function: `public` (the default) or callers with one of the bearer tokens. */
+  invokeAuth?: InvokeAuth;
 }
+
+/** Invocation access: anyone, or only requests with `authorization: Bearer <one of the tokens>`. */
+export type InvokeAuth = 'public' | { bearer: string[] };
 
 /** The storage interface the registry uses. */
 export interface Store {

@@ -19,6 +19,7 @@ import { Fields } from '../wasi/http/fields.js';
 import { IncomingBody, IncomingRequest, type OutgoingResponse, ResponseOutparam, methodFromString, type Scheme } from '../wasi/http/types.js';
 import { InputStream } from '../wasi/io/streams.js';
 import type { LiveInstance, PreparedComponent } from './prepared-component.js';
+import { DeadlineExceeded, watchdog } from './watchdog/index.js';
 
 /** Header carrying the request id on every function response. */
 export const REQUEST_ID_HEADER = 'x-micron-request-id';
@@ -76,6 +77,8 @@ export interface InvocationStats {
   suspensions: number;
   memoryPages: number;
   bytesOut: number;
+  /** Request body bytes the guest read. */
+  bytesIn: number;
   logDropped: number;
 }
 
@@ -95,7 +98,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
   readonly handles = new HandleTable();
   slots: MemSlot[] = [];
   readonly http: HttpInvocationState = this;
-  readonly stats: InvocationStats = { instantiateUs: 0, guestUs: 0, suspensions: 0, memoryPages: 0, bytesOut: 0, logDropped: 0 };
+  readonly stats: InvocationStats = { instantiateUs: 0, guestUs: 0, suspensions: 0, memoryPages: 0, bytesOut: 0, bytesIn: 0, logDropped: 0 };
   /** Captured stdout/stderr lines, in order. */
   readonly logs: { stream: 'stdout' | 'stderr'; line: string }[] = [];
   outcome: Outcome | undefined;
@@ -105,6 +108,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
   private abort: AbortController | undefined;
   private ended = false;
   private live: LiveInstance | undefined;
+  /** The guest's request body stream, once it asked for it (for `stats.bytesIn`). */
+  private requestBody: InputStream | undefined;
   private unwinding = false;
   private pending: Promise<unknown> | undefined;
   /** The guest bytes under the swap region while it is lent to Asyncify. */
@@ -148,10 +153,12 @@ export class Invocation implements GuestContext, HttpInvocationState {
     const t0 = performance.now();
     const started = t0;
     try {
-      this.live = this.prepared.instantiate();
+      // A start function is guest code too: it runs under the deadline.
+      this.live = watchdog.call(instantiate, this.prepared, undefined, deadlineMs);
       this.slots = this.live.slots;
     } catch (e) {
-      this.finishWith({ kind: 'trap', reason: 'instantiate', message: `instantiation failed: ${errorMessage(e)}` });
+      const deadline = e instanceof DeadlineExceeded;
+      this.finishWith({ kind: 'trap', reason: deadline ? 'deadline' : 'instantiate', message: deadline ? e.message : `instantiation failed: ${errorMessage(e)}` });
       return;
     }
     const t1 = performance.now();
@@ -164,7 +171,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
       req.authority,
       () => Fields.fromHeaders(req.headers, HOP_BY_HOP),
       () => {
-        const body = new InputStream();
+        const body = (this.requestBody = new InputStream());
         if (req.body) pumpInto(req.body, body, req.maxBodyBytes);
         else body.end();
         return new IncomingBody(body);
@@ -179,7 +186,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
         const g0 = performance.now();
         register.cx = this;
         try {
-          entry(reqHandle, outHandle);
+          // Stopped by the watchdog at the deadline even if it never yields (DeadlineExceeded).
+          watchdog.call(entry, reqHandle, outHandle, deadlineMs - (g0 - started));
         } finally {
           register.cx = undefined;
           guestMs += performance.now() - g0;
@@ -202,7 +210,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
       this.finishWith(undefined);
     } catch (e) {
       this.stats.guestUs = Math.round(guestMs * 1000);
-      const reason = e instanceof Trap ? e.reason : e instanceof DeadlineError ? 'deadline' : 'guest_trap';
+      const reason = e instanceof Trap ? e.reason : e instanceof DeadlineError || e instanceof DeadlineExceeded ? 'deadline' : 'guest_trap';
       this.finishWith({ kind: 'trap', reason, message: errorMessage(e) });
     }
   }
@@ -356,6 +364,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
     }
     const live = this.live;
     if (live?.memory) this.stats.memoryPages = live.memory.buffer.byteLength / 65536;
+    if (this.requestBody) this.stats.bytesIn = this.requestBody.bytesRead;
     this.ended = true;
     this.abort?.abort();
     this.live = undefined;
@@ -364,6 +373,11 @@ export class Invocation implements GuestContext, HttpInvocationState {
 }
 
 class DeadlineError extends Error {}
+
+/** `prepared.instantiate()` as a plain function, for {@link watchdog}. */
+function instantiate(prepared: PreparedComponent): LiveInstance {
+  return prepared.instantiate();
+}
 
 function withDeadline(p: Promise<unknown>, ms: number): Promise<unknown> {
   if (ms <= 0) return Promise.reject(new DeadlineError('the function exceeded its deadline while waiting'));

@@ -81,10 +81,13 @@ export class PreparedComponent {
   /** Import objects per pooled memory, so a reused memory reuses its imports too. */
   private readonly pooledImports = new WeakMap<WebAssembly.Memory, Record<string, Exports>>();
 
+  /** Siblings whose pooled memories have a lower maximum, by that maximum (see {@link withMemoryCap}). */
+  private readonly capped = new Map<number, PreparedComponent>();
+
   private constructor(
     readonly plan: LinkPlan,
-    modules: (WebAssembly.Module | undefined)[],
-    memory: EntryMemory | undefined,
+    private readonly modules: (WebAssembly.Module | undefined)[],
+    private readonly memory: EntryMemory | undefined,
   ) {
     const entryStep = plan.steps[plan.entry.instance];
     const entryModule = entryStep?.kind === 'instantiate' ? modules[entryStep.module] : undefined;
@@ -146,6 +149,23 @@ export class PreparedComponent {
    */
   static create(plan: LinkPlan, modules: (WebAssembly.Module | undefined)[], memory?: EntryMemory): PreparedComponent {
     return new PreparedComponent(plan, modules, memory);
+  }
+
+  /**
+   * This component with its pooled memories capped at `maxPages` (the
+   * function's `memoryPages` limit): the same compiled modules, its own pools,
+   * created once per cap. A guest growing past the cap sees `memory.grow`
+   * fail. Returns `this` when the cap is no lower than the module's own
+   * maximum, or when the memory is not pooled (a module that keeps its own
+   * memory was capped at load, see `compile/memory-limit.ts`). A cap below
+   * the module's initial size makes every instantiation fail (a trap).
+   */
+  withMemoryCap(maxPages: number): PreparedComponent {
+    const m = this.memory;
+    if (!m || (!this.memoryPool && !this.instancePool) || (m.maximum !== undefined && m.maximum <= maxPages)) return this;
+    let sibling = this.capped.get(maxPages);
+    if (!sibling) this.capped.set(maxPages, (sibling = new PreparedComponent(this.plan, this.modules, { ...m, maximum: maxPages })));
+    return sibling;
   }
 
   /** How a request gets its instance: `reused`, `pooled-memory` or `fresh`. */

@@ -4,8 +4,11 @@
  * turns failures into a generic 5xx that carries only the request id. The
  * details (trap message, guest output) go to the host log.
  */
-import type { HostLimits } from '../config.js';
+import { effectiveLimits, type EffectiveLimits, type HostLimits } from '../config.js';
+import { billedGbS, type InvocationRecord } from '../observe/invocation-record.js';
 import type { Logger } from '../observe/logger.js';
+import type { FunctionStats, RejectionReason } from '../observe/metrics.js';
+import type { Observer } from '../observe/observer.js';
 import type { ResolvedFunction } from '../registry/registry.js';
 import type { GuestPolicy } from '../wasi/context.js';
 import { MicronError, type ErrorCode } from '../errors.js';
@@ -26,18 +29,45 @@ export function newRequestId(): string {
 /** Executes invocations. */
 export class Runtime {
   private readonly policies = new WeakMap<object, GuestPolicy>();
+  private readonly effective = new WeakMap<object, EffectiveLimits>();
 
+  /**
+   * @param observer receives every invocation's record (metrics, record log,
+   *   one host log line); absent when the host runs with `observe: false`.
+   */
   constructor(
     private readonly limits: HostLimits,
     private readonly logger: Logger,
+    private readonly observer?: Observer,
   ) {}
 
-  /** Runs `req` on a fresh instance of `fn`; resolves with the response to send. */
-  async invoke(fn: ResolvedFunction, req: Omit<GuestRequest, 'maxBodyBytes'>, requestId = newRequestId()): Promise<Response> {
-    if (fn.loaded.command) return this.invokeCommand(fn, fn.loaded.command, req, requestId);
-    const inv = new Invocation(fn.loaded.prepared, requestId, this.policy(fn));
-    const { response, done } = inv.run({ ...req, maxBodyBytes: this.limits.requestBodyBytes }, this.limits.deadlineMs);
-    void done.then(() => this.record(fn, inv));
+  /**
+   * Counts a request to `fn` that a limit refused before it ran (queue full,
+   * queue timeout, body or headers too large), for the rejection metrics.
+   */
+  recordRejection(fn: string, reason: RejectionReason): void {
+    this.observer?.recordRejection(fn, reason);
+  }
+
+  /** Requests waiting for a slot of `fn` changed by `delta`, for the queued-requests gauge. */
+  queueChange(fn: string, delta: number): void {
+    this.observer?.queueChange(fn, delta);
+  }
+
+  /**
+   * Runs `req` on a fresh instance of `fn`; resolves with the response to send.
+   * `onDone` is called once the guest has finished (its response body
+   * finished or failed, or it trapped or was stopped): the server's
+   * concurrency slot is held until then.
+   */
+  async invoke(fn: ResolvedFunction, req: Omit<GuestRequest, 'maxBodyBytes'>, requestId = newRequestId(), onDone?: () => void): Promise<Response> {
+    const limits = this.limitsOf(fn);
+    const stats = this.observer?.begin(fn.record.name);
+    const started = performance.now();
+    if (fn.loaded.command) return this.invokeCommand(fn, fn.loaded.command, req, requestId, limits, stats, started).finally(onDone);
+    const inv = new Invocation(fn.loaded.prepared.withMemoryCap(limits.memoryPages), requestId, this.policy(fn));
+    const { response, done } = inv.run({ ...req, maxBodyBytes: limits.requestBodyBytes }, limits.deadlineMs);
+    void done.then(() => this.record(fn, inv, stats, started)).finally(onDone);
     try {
       return await response;
     } catch (e) {
@@ -53,10 +83,25 @@ export class Runtime {
   }
 
   /** Runs a command component (CGI contract): the body is read whole, the response parsed from stdout. */
-  private async invokeCommand(fn: ResolvedFunction, runner: CommandRunner, req: Omit<GuestRequest, 'maxBodyBytes'>, requestId: string): Promise<Response> {
+  private async invokeCommand(
+    fn: ResolvedFunction,
+    runner: CommandRunner,
+    req: Omit<GuestRequest, 'maxBodyBytes'>,
+    requestId: string,
+    limits: EffectiveLimits,
+    stats: FunctionStats | undefined,
+    started: number,
+  ): Promise<Response> {
     const base = { function: fn.record.name, version: fn.version.id, requestId };
+    let bytesIn = 0;
+    const done = (status: number, bytesOut: number, stderr: string, detail?: string): void => {
+      if (!stats) return;
+      const logs = stderr ? stderr.split('\n').filter((l) => l).map((line) => ({ stream: 'stderr' as const, line })) : [];
+      this.observer!.finish(stats, this.newRecord(fn, requestId, started, status, detail === undefined ? 'ok' : 'trap', bytesIn, bytesOut, logs, detail));
+    };
     try {
-      const body = req.body ? await readAll(req.body, this.limits.requestBodyBytes) : new Uint8Array(0);
+      const body = req.body ? await readAll(req.body, limits.requestBodyBytes) : new Uint8Array(0);
+      bytesIn = body.length;
       const out = await runner.run({
         method: req.method,
         url: new URL(`${req.scheme}://${req.authority ?? 'localhost'}${req.pathWithQuery}`),
@@ -64,26 +109,36 @@ export class Runtime {
         body,
         env: fn.version.config.env,
         requestId,
-        limits: { stdoutBytes: this.limits.responseBodyBytes, stderrBytes: this.limits.logBytesPerInvocation },
+        limits: { stdoutBytes: limits.responseBodyBytes, stderrBytes: limits.logBytesPerInvocation },
       });
-      for (const line of out.stderr.split('\n')) if (line) this.logger.info(line, { ...base, stream: 'stderr' });
+      if (stats) done(out.status, out.body.length, out.stderr);
+      else for (const line of out.stderr.split('\n')) if (line) this.logger.info(line, { ...base, stream: 'stderr' });
       const headers = [...out.headers, [REQUEST_ID_HEADER, requestId]] as [string, string][];
       return new Response(out.status === 204 || out.status === 304 ? null : (out.body as Uint8Array<ArrayBuffer>), { status: out.status, headers });
     } catch (e) {
       if (e instanceof MicronError && e.code === 'payload_too_large') {
+        if (stats) done(413, 0, '', e.message);
         return jsonError(413, 'payload_too_large', e.message, requestId);
       }
       const detail = e instanceof Error ? e.message : String(e);
       const stderr = e instanceof CommandError ? e.stderr : '';
-      this.logger.warn('invocation failed', { ...base, outcome: 'trap', detail, stderr: stderr.slice(0, 4096) });
+      if (stats) done(500, 0, stderr.slice(0, 4096), detail);
+      else this.logger.warn('invocation failed', { ...base, outcome: 'trap', detail, stderr: stderr.slice(0, 4096) });
       return jsonError(500, 'guest_error', `the function failed; details are in the host log under request id ${requestId}`, requestId);
     }
+  }
+
+  /** The function's limits: its configured overrides over the host's (cached per version). */
+  private limitsOf(fn: ResolvedFunction): EffectiveLimits {
+    let l = this.effective.get(fn.version);
+    if (!l) this.effective.set(fn.version, (l = effectiveLimits(this.limits, fn.version.config.limits)));
+    return l;
   }
 
   private policy(fn: ResolvedFunction): GuestPolicy {
     let p = this.policies.get(fn.version);
     if (!p) {
-      const l = this.limits;
+      const l = { ...this.limits, ...this.limitsOf(fn) };
       p = {
         env: Object.entries(fn.version.config.env),
         allowedHosts: fn.version.config.allowedHosts,
@@ -98,13 +153,64 @@ export class Runtime {
     return p;
   }
 
-  private record(fn: ResolvedFunction, inv: Invocation): void {
+  /** The guest is done: hands its record to the observer, or (observe off) logs only a failure. */
+  private record(fn: ResolvedFunction, inv: Invocation, stats: FunctionStats | undefined, started: number): void {
     const o = inv.outcome;
-    const base = { function: fn.record.name, version: fn.version.id, requestId: inv.requestId };
-    for (const l of inv.logs) this.logger.info(l.line, { ...base, stream: l.stream });
-    if (inv.stats.logDropped > 0) this.logger.warn('guest output truncated', { ...base, droppedBytes: inv.stats.logDropped });
-    if (o && o.kind !== 'ok') this.logger.warn('invocation failed', { ...base, outcome: o.kind, reason: o.kind === 'trap' ? o.reason : undefined, detail: o.message });
+    if (!stats) {
+      if (o && o.kind !== 'ok') {
+        const base = { function: fn.record.name, version: fn.version.id, requestId: inv.requestId };
+        this.logger.warn('invocation failed', { ...base, outcome: o.kind, reason: o.kind === 'trap' ? o.reason : undefined, detail: o.message, logs: inv.logs });
+      }
+      return;
+    }
+    const s = inv.stats;
+    const status = !o ? 500 : o.kind === 'ok' ? o.status : failureStatus(o);
+    const record = this.newRecord(fn, inv.requestId, started, status, o?.kind ?? 'ok', s.bytesIn, s.bytesOut, inv.logs, o && o.kind !== 'ok' ? o.message : undefined, s);
+    this.observer!.finish(stats, record, o?.kind === 'trap' ? o.reason : undefined);
   }
+
+  /** Builds the record of an invocation that started at `started` (performance.now()) and ends now. */
+  private newRecord(
+    fn: ResolvedFunction,
+    requestId: string,
+    started: number,
+    status: number,
+    outcome: InvocationRecord['outcome'],
+    bytesIn: number,
+    bytesOut: number,
+    logs: InvocationRecord['logs'],
+    detail: string | undefined,
+    s?: Invocation['stats'],
+  ): InvocationRecord {
+    const elapsedMs = performance.now() - started;
+    const totalUs = Math.round(elapsedMs * 1000);
+    const memoryPages = s?.memoryPages ?? 0;
+    return {
+      seq: 0,
+      startedAt: Math.round(Date.now() - elapsedMs),
+      requestId,
+      function: fn.record.name,
+      version: fn.version.id,
+      status,
+      outcome,
+      totalUs,
+      instantiateUs: s?.instantiateUs ?? 0,
+      guestUs: s?.guestUs ?? 0,
+      cold: fn.cold,
+      memoryPages,
+      bytesIn,
+      bytesOut,
+      billedGbS: billedGbS(memoryPages, totalUs),
+      logs,
+      logDropped: s?.logDropped ?? 0,
+      detail,
+    };
+  }
+}
+
+/** The status a failed invocation is answered with (before its response head was sent). */
+function failureStatus(o: { kind: string; reason?: string }): number {
+  return o.kind === 'trap' && o.reason === 'deadline' ? 504 : o.kind === 'error-code' ? 502 : 500;
 }
 
 function jsonError(status: number, code: ErrorCode, message: string, requestId: string): Response {

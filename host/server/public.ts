@@ -11,13 +11,25 @@
  *   `keep-alive`, `transfer-encoding`, `upgrade`, `te`, `trailer`,
  *   `proxy-connection`, `http2-settings`);
  * - body: streamed, up to the request body limit.
+ *
+ * Admission (policy at one seam): a request with too many or too large
+ * headers is answered 431 before any function is looked at; then the
+ * function's concurrency slot is taken from the {@link Limiter} (429 with
+ * `Retry-After` when its queue is full or the wait timed out) and given back
+ * when the guest has finished, i.e. when its response body finished or
+ * failed, not when the headers were sent.
  */
 import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import type { Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { effectiveLimits, type EffectiveLimits, type HostLimits } from '../config.js';
+import type { ResolvedFunction } from '../registry/registry.js';
+import { Limiter, type Permit, type Refusal } from '../runtime/limiter.js';
+import { newRequestId, REQUEST_ID_HEADER, type Runtime } from '../runtime/runtime.js';
+import type { ErrorCode } from '../errors.js';
 import { errorResponse, onError } from './errors.js';
+import { invokeDenied } from './invoke-auth.js';
 
 /** Dependencies of the public app. */
 export interface PublicAppDeps {
@@ -26,6 +38,8 @@ export interface PublicAppDeps {
   logger: Logger;
   /** Host-routing domain: `<name>.<domain>`. */
   domain: string;
+  /** Host limits (admission, header sizes); each function may override some in its configuration. */
+  limits: HostLimits;
 }
 
 /**
@@ -69,6 +83,9 @@ function splitUrl(url: string): { authority: string; target: string } {
 /** Creates the Hono app that serves function traffic. */
 export function createPublicApp(deps: PublicAppDeps): Hono {
   const app = new Hono();
+  const limiter = new Limiter(deps.limits.hostMaxInFlight, (name, delta) => deps.runtime.queueChange(name, delta));
+  /** Effective limits per deployed version (a version's configuration never changes). */
+  const limitsOf = new WeakMap<object, EffectiveLimits>();
   app.onError(onError(deps.logger));
   app.all('*', async (c) => {
     const req = c.req.raw;
@@ -79,23 +96,182 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     const host = incoming ? incoming.headers.host : (req.headers.get('host') ?? undefined);
     // Under `parent.route('/fn', host.app)` the route path is `/fn/*`: strip that prefix.
     const mount = c.req.routePath.endsWith('*') ? c.req.routePath.slice(0, -1).replace(/\/$/, '') : '';
-    const target = route(url.target, host, deps.domain, mount);
+    const target = deps.registry.matchRoute(host, url.target, mount) ?? route(url.target, host, deps.domain, mount);
     if (!target) return errorResponse('function_not_found', 'no function in the request path; call /<name>/…', 404);
     const resolved = deps.registry.resolve(target.name);
     const authority = host ?? url.authority;
     if (!resolved) return errorResponse('function_not_found', `no function named ${JSON.stringify(target.name)}`, 404);
+    const tooLarge = headersTooLarge(incoming ? incoming.rawHeaders : req.headers, deps.limits);
+    if (tooLarge) {
+      deps.runtime.recordRejection(target.name, 'header_too_large');
+      return refuse('header_too_large', tooLarge, 431);
+    }
     const fn = resolved instanceof Promise ? await resolved : resolved;
-    return deps.runtime.invoke(fn, {
-      method: req.method,
-      pathWithQuery: target.pathWithQuery,
-      scheme: 'http',
-      authority,
-      headers: incoming ? rawHeaderPairs(incoming.rawHeaders) : (req.headers as unknown as Iterable<[string, string]>),
-      // Reading `body` makes @hono/node-server build a full Request; skip it when there is none.
-      body: (incoming ? incomingHasBody(incoming) : hasBody(req)) ? req.body : null,
-    });
+    const denied = invokeDenied(fn.version.config, incoming ? incoming.headers.authorization : req.headers.get('authorization'));
+    if (denied) return denied;
+    let limits = limitsOf.get(fn.version);
+    if (!limits) limitsOf.set(fn.version, (limits = effectiveLimits(deps.limits, fn.version.config.limits)));
+
+    const withBody = incoming ? incomingHasBody(incoming) : hasBody(req);
+    const declared = withBody ? Number(incoming ? incoming.headers['content-length'] : req.headers.get('content-length')) : 0;
+    if (declared > limits.requestBodyBytes) {
+      deps.runtime.recordRejection(fn.record.name, 'payload_too_large');
+      return refuse('payload_too_large', `the request body is ${declared} bytes; the limit of function ${JSON.stringify(fn.record.name)} is ${limits.requestBodyBytes}`, 413);
+    }
+
+    let admitted = limiter.acquire(fn.record.name, limits, () => req.signal);
+    if (admitted instanceof Promise) admitted = await admitted;
+    if ('refused' in admitted) return tooManyRequests(fn, limits, admitted);
+    const permit = admitted;
+
+    // A body without a declared length is counted on the way in: past the limit the guest's
+    // read fails, and if the guest has not sent its response head yet the client gets 413.
+    let body: ReadableStream<Uint8Array> | null = withBody ? req.body : null;
+    let overLimit: Promise<void> | undefined;
+    if (body && !(declared > 0)) ({ body, overLimit } = capped(body, limits.requestBodyBytes));
+    try {
+      const response = deps.runtime.invoke(
+        fn,
+        {
+          method: req.method,
+          pathWithQuery: target.pathWithQuery,
+          scheme: 'http',
+          authority,
+          headers: incoming ? rawHeaderPairs(incoming.rawHeaders) : (req.headers as unknown as Iterable<[string, string]>),
+          body,
+        },
+        undefined,
+        permit.release,
+      );
+      if (!overLimit) return await response;
+      const first = await Promise.race([response, overLimit]);
+      if (first instanceof Response) return abortOnOverLimit(first, overLimit, incoming);
+      void response.then((r) => r.body?.cancel().catch(() => undefined)).catch(() => undefined);
+      deps.runtime.recordRejection(fn.record.name, 'payload_too_large');
+      return refuse('payload_too_large', `the request body is larger than the limit of function ${JSON.stringify(fn.record.name)} (${limits.requestBodyBytes} bytes)`, 413);
+    } catch (e) {
+      permit.release();
+      throw e;
+    }
   });
+
+  /** 429 with `Retry-After`: the function (or the host) is at its limit and the request could not wait. */
+  function tooManyRequests(fn: ResolvedFunction, limits: EffectiveLimits, r: Refusal): Response {
+    const name = JSON.stringify(fn.record.name);
+    const why =
+      r.refused === 'queue_full'
+        ? `function ${name} is at its limit (${limits.maxInFlight} running, ${limits.maxQueued} waiting), or the host at its limit of ${deps.limits.hostMaxInFlight} running; retry later`
+        : r.refused === 'queue_timeout'
+          ? `function ${name} was busy for ${limits.queueTimeoutMs} ms; retry later`
+          : 'the client went away while the request was waiting';
+    deps.runtime.recordRejection(fn.record.name, r.refused === 'aborted' ? 'other' : r.refused);
+    deps.logger.debug('request refused', { function: fn.record.name, reason: r.refused, waitedMs: Math.round(r.waitedMs) });
+    return refuse('too_many_requests', why, 429, { 'retry-after': '1' });
+  }
   return app;
+}
+
+/** An error answer of the public listener: JSON, with a request id like every function response. */
+function refuse(code: ErrorCode, message: string, status: number, extra?: Record<string, string>): Response {
+  const requestId = newRequestId();
+  return new Response(JSON.stringify({ error: { code, message, requestId } }), {
+    status,
+    headers: { 'content-type': 'application/json', [REQUEST_ID_HEADER]: requestId, ...extra },
+  });
+}
+
+/**
+ * Checks a request's header count and total size (names + values) against
+ * the limits; returns why it is refused, or undefined. `raw` is node's
+ * `rawHeaders` (name, value, name, value, …) or web Headers.
+ */
+function headersTooLarge(raw: string[] | Headers, limits: Pick<HostLimits, 'maxHeaders' | 'maxHeaderBytes'>): string | undefined {
+  let count = 0;
+  let bytes = 0;
+  if (Array.isArray(raw)) {
+    count = raw.length >> 1;
+    for (let i = 0; i < raw.length; i++) bytes += raw[i]!.length;
+  } else {
+    for (const [k, v] of raw) {
+      count++;
+      bytes += k.length + v.length;
+    }
+  }
+  if (count > limits.maxHeaders) return `the request has ${count} header fields; the limit is ${limits.maxHeaders}`;
+  if (bytes > limits.maxHeaderBytes) return `the request headers are ${bytes} bytes; the limit is ${limits.maxHeaderBytes}`;
+  return undefined;
+}
+
+/**
+ * The response of a guest that answered before its request body went over the
+ * limit: if the body does go over while the response still streams, the
+ * response is aborted rather than ended, so the client cannot take a body the
+ * guest cut short (it saw a failed read) for a complete one.
+ */
+function abortOnOverLimit(res: Response, overLimit: Promise<void>, incoming: IncomingMessage | undefined): Response {
+  if (incoming) {
+    // On node:http, close the connection: the response is cut off and the upload stops.
+    void overLimit.then(() => incoming.socket?.destroy());
+    return res;
+  }
+  const source = res.body;
+  if (!source) return res;
+  const reader = source.getReader();
+  let failed = false;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        void overLimit.then(() => {
+          failed = true;
+          controller.error(new Error('the request body went over the limit'));
+          void reader.cancel().catch(() => undefined);
+        });
+      },
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (failed) return;
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { status: res.status, headers: res.headers });
+}
+
+/**
+ * Passes a body through, counting bytes. Past `limit` the stream errors (so
+ * the guest's read fails) and `overLimit` resolves.
+ */
+function capped(body: ReadableStream<Uint8Array>, limit: number): { body: ReadableStream<Uint8Array>; overLimit: Promise<void> } {
+  let hit!: () => void;
+  const overLimit = new Promise<void>((r) => (hit = r));
+  let total = 0;
+  const reader = body.getReader();
+  const out = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        total += value.length;
+        if (total > limit) {
+          hit();
+          controller.error(new Error(`the request body exceeds the limit of ${limit} bytes`));
+          await reader.cancel().catch(() => undefined);
+          return;
+        }
+        controller.enqueue(value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { body: out, overLimit };
 }
 
 /** The name/value pairs of node's `rawHeaders`, iterated only if the guest reads its headers. */

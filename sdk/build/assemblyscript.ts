@@ -89,7 +89,7 @@ export async function buildAssemblyScript(
   args.push('--baseDir', root, '--outFile', 'core.wasm', '--transform', TRANSFORM, ...BASE_FLAGS);
   if (!config.runtime) args.push('--runtime', 'stub');
 
-  const ascFile = findAsc(root);
+  const ascFile = findAssemblyScript(root);
   progress(`asc ${args.join(' ')}`);
   const { core, log } = await compile(ascFile, args, root);
   if (log) progress(log);
@@ -154,11 +154,16 @@ function findEntry(root: string): string {
   return entry;
 }
 
+/** What to run when no AssemblyScript compiler is found. */
+export const ASSEMBLYSCRIPT_INSTALL_HINT = 'npm install --save-dev assemblyscript';
+
 /**
- * Finds the compiler: micron's own devDependency if present, else the
- * project's `node_modules/assemblyscript` (nearest first).
+ * Finds the compiler (`dist/asc.js`): micron's own devDependency if present,
+ * else the project's `node_modules/assemblyscript` (nearest first, from `root`).
+ *
+ * @throws MicronError `toolchain_missing`, saying what to install.
  */
-function findAsc(root: string): string {
+export function findAssemblyScript(root: string = process.cwd()): string {
   try {
     const pkg = createRequire(import.meta.url).resolve('assemblyscript/package.json');
     return path.join(path.dirname(pkg), 'dist', 'asc.js');
@@ -171,7 +176,8 @@ function findAsc(root: string): string {
   }
   throw new MicronError(
     'toolchain_missing',
-    'the AssemblyScript compiler is not installed: run `npm install --save-dev assemblyscript`',
+    `the AssemblyScript compiler is not installed (looked for micron's own and ${root}'s node_modules/assemblyscript): ` +
+      `run \`${ASSEMBLYSCRIPT_INSTALL_HINT}\` in the project`,
   );
 }
 

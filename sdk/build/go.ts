@@ -106,7 +106,8 @@ export async function buildGo(dir: string, opts: GoBuildOptions = {}): Promise<G
     const core = path.join(temp, 'core.wasm');
     progress(`go build (GOOS=wasip1 GOARCH=wasm) ${root}`);
     // Go 1.23 added the linkname check the SDK's snapshot code needs switched off; older linkers lack the flag.
-    const ldflags = toolchain.minor >= 23 ? '-s -w -checklinkname=0' : '-s -w';
+    // An empty build id: the default one hashes the temporary -modfile's path, so no two builds would match.
+    const ldflags = `-s -w -buildid=${toolchain.minor >= 23 ? ' -checklinkname=0' : ''}`;
     await run(
       toolchain.go,
       ['build', `-modfile=${modfile}`, '-mod=mod', '-tags=micron_snapshot', '-trimpath', `-ldflags=${ldflags}`, '-o', core, '.'],
@@ -131,12 +132,16 @@ export async function buildGo(dir: string, opts: GoBuildOptions = {}): Promise<G
 }
 
 /**
- * Finds Debian's Go 1.23, else a `go` ≥ 1.21 on PATH.
+ * Finds the go command: `$MICRON_GO` when set (and then only it), else
+ * Debian's Go 1.23, else a `go` ≥ 1.21 on PATH.
  *
  * @throws MicronError `toolchain_missing` with the install commands
  */
 export async function findGo(): Promise<GoToolchain> {
-  for (const go of [DEBIAN_GO, 'go']) {
+  // An explicit choice is the only candidate: silently building with another Go would hide the mistake.
+  const chosen = process.env['MICRON_GO'];
+  const candidates = chosen ? [chosen] : [DEBIAN_GO, 'go'];
+  for (const go of candidates) {
     if (go.startsWith('/') && !existsSync(go)) continue;
     try {
       const version = (await run(go, ['env', 'GOVERSION'], process.cwd(), goEnv(os.tmpdir()))).stdout.trim();
@@ -148,7 +153,8 @@ export async function findGo(): Promise<GoToolchain> {
   }
   throw new MicronError(
     'toolchain_missing',
-    `Go ${'>='} 1.${MIN_MINOR} for GOOS=wasip1 was not found (looked for ${DEBIAN_GO} and go on PATH). On Debian bookworm, as root:\n${GO_INSTALL_HINT}`,
+    `Go ${'>='} 1.${MIN_MINOR} for GOOS=wasip1 was not found (looked for ${chosen ? `${chosen} (MICRON_GO)` : `${DEBIAN_GO} and go on PATH`}). ` +
+      `On Debian bookworm, as root:\n${GO_INSTALL_HINT}`,
   );
 }
 

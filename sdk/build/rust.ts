@@ -148,10 +148,11 @@ export async function buildRust(dir: string, opts: RustBuildOptions = {}): Promi
 let toolchainSearch: Promise<RustToolchain> | undefined;
 
 /**
- * Finds a rustc with the `wasm32-unknown-unknown` standard library, trying
- * `$MICRON_RUSTC`, then `/usr/bin/rustc` (Debian's; on machines with rustup,
- * its proxy comes first on PATH and may lack the target), then `rustc` on
- * PATH. The result is cached for the process.
+ * Finds a rustc with the `wasm32-unknown-unknown` standard library:
+ * `$MICRON_RUSTC` when set (and then only it), else `/usr/bin/rustc`
+ * (Debian's; on machines with rustup, its proxy comes first on PATH and may
+ * lack the target), then `rustc` on PATH. The result is cached for the
+ * process.
  *
  * @throws MicronError `toolchain_missing`, naming what was tried and how to install.
  */
@@ -165,9 +166,9 @@ export function findRustToolchain(): Promise<RustToolchain> {
 }
 
 async function searchToolchain(): Promise<RustToolchain> {
-  const candidates = [process.env['MICRON_RUSTC'], '/usr/bin/rustc', 'rustc'].filter(
-    (c, i, all): c is string => !!c && all.indexOf(c) === i,
-  );
+  // An explicit choice is the only candidate: silently building with another rustc would hide the mistake.
+  const chosen = process.env['MICRON_RUSTC'];
+  const candidates = chosen ? [chosen] : ['/usr/bin/rustc', 'rustc'];
   const tried: string[] = [];
   for (const rustc of candidates) {
     let version: string;

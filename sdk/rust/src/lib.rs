@@ -28,6 +28,8 @@
 #![warn(missing_docs)]
 
 mod abi;
+#[cfg(target_arch = "wasm32")]
+mod arena;
 mod body;
 pub mod clock;
 pub mod env;
