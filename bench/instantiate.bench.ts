@@ -4,7 +4,10 @@
  * (a) `new WebAssembly.Instance` of hello's main core module with no-op imports — the baseline;
  * (a') the same, for the Asyncify-instrumented copy of that module Micron actually runs;
  * (b) Micron's `PreparedComponent#instantiate` only;
- * (c) Micron instantiate + handle: a whole `Invocation#run`, response body read;
+ * (c) Micron instantiate + handle: a whole `Invocation#run` until the guest is done and its
+ *     web `Response` exists (what the HTTP layer then writes);
+ * (c') the same, plus reading that `Response` body back through undici (what an in-process
+ *     `host.fetch()` caller pays on top);
  * (d) the `instantiate()` jco generates (`transpile --instantiation sync`) with preview2-shim imports.
  *
  * Every task's setup (transpile, compile, prepare, import objects) happens
@@ -106,6 +109,14 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
     maxHeaderBytes: DEFAULT_LIMITS.maxHeaderBytes,
   };
   const request = (): GuestRequest => ({ method: 'GET', pathWithQuery: '/', scheme: 'http', authority: 'localhost', headers: [], body: null, maxBodyBytes: 0 });
+  const handleOnly = async (): Promise<Invocation> => {
+    const inv = new Invocation(prepared, 'bench', policy);
+    const { response, done } = inv.run(request(), DEFAULT_LIMITS.deadlineMs);
+    await response;
+    await done;
+    if (inv.outcome?.kind !== 'ok') throw new Error(`hello failed: ${JSON.stringify(inv.outcome)}`);
+    return inv;
+  };
   const invoke = async (): Promise<Invocation> => {
     const inv = new Invocation(prepared, 'bench', policy);
     const { response, done } = inv.run(request(), DEFAULT_LIMITS.deadlineMs);
@@ -144,7 +155,8 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
         fn: () => prepared.release(prepared.instantiate()),
         keep: () => prepared.instantiate(),
       },
-      { name: '(c) Micron instantiate + handle (Invocation.run)', fn: invoke },
+      { name: '(c) Micron instantiate + handle (Invocation.run)', fn: handleOnly },
+      { name: "(c') (c) + reading the Response body via undici", fn: invoke },
       { name: '(d) jco generated instantiate()', fn: jcoInstance, keep: jcoInstance },
     ];
 

@@ -34,6 +34,8 @@ Environment:
   MICRON_DATA_DIR     data directory (default ./.micron)
   MICRON_ADMIN_TOKEN  admin token (else generated at first start and saved in the data dir)
   MICRON_LOG_LEVEL    debug | info | warn | error (default info)
+  MICRON_RUSTC        the rustc \`micron build\` uses for Rust (default: Debian's /usr/bin/rustc, then PATH)
+  MICRON_GO           the go \`micron build\` uses for Go (default: /usr/lib/go-1.23/bin/go, then PATH)
 `;
 
 /** A user mistake: printed without a stack trace. */

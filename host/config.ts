@@ -24,9 +24,9 @@ export interface HostLimits {
   deadlineMs: number;
   /** Guest stdout+stderr kept per invocation, bytes. */
   logBytesPerInvocation: number;
-  /** Most header fields a guest may put in one header set. */
+  /** Most header fields in a request (431 beyond it) and in one header set a guest builds. */
   maxHeaders: number;
-  /** Largest total size of one guest header set, bytes. */
+  /** Largest total size (names + values) of a request's headers (431 beyond it) and of one guest header set, bytes. */
   maxHeaderBytes: number;
   /** Byte budget of the compiled-module cache. */
   moduleCacheBytes: number;

@@ -5,7 +5,9 @@
  * alias points at cannot be deleted; and switching versions under live HTTP
  * traffic fails no request.
  */
+import { execFile } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../host/index.js';
 import { admin, fixture, tempHost } from './helpers.js';
@@ -174,6 +176,10 @@ describe('per-function configuration', () => {
     const r = await api('PATCH', '/v1/functions/other/config', { routes: ['/api/v1'] });
     expect([r.status, errorCode(r)]).toEqual([409, 'conflict']);
     expect(errorMessage(r)).toContain('routed');
+    // A path route may not shadow another function's own /<name>/ path.
+    const shadow = await api('PATCH', '/v1/functions/other/config', { routes: ['/routed/sub'] });
+    expect([shadow.status, errorCode(shadow)]).toEqual([409, 'conflict']);
+    expect(errorMessage(shadow)).toContain('shadow');
   });
 
   it('drops routes when the version that declared them stops serving', async () => {
@@ -263,5 +269,29 @@ describe('evicted versions', () => {
     } finally {
       await small.cleanup();
     }
+  });
+});
+
+describe('the CLI', () => {
+  it('lists versions, promotes and rolls back', async () => {
+    await api('PUT', '/v1/functions/cli-fn', fixture('hello'));
+    await api('PUT', '/v1/functions/cli-fn?promote=false', fixture('inspect'));
+    const { admin: a } = await host.listen({ port: 0, host: '127.0.0.1', adminPort: 0 });
+    const bin = fileURLToPath(new URL('../bin/micron.js', import.meta.url));
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        execFile(process.execPath, [bin, ...args, '--url', `http://127.0.0.1:${(a as AddressInfo).port}`, '--token', 'test-token'], (e, out, err) =>
+          resolve({ code: e ? Number(e.code ?? 1) : 0, out, err }),
+        );
+      });
+    const list = await cli('versions', 'cli-fn');
+    expect(list.code).toBe(0);
+    expect(list.out.split('\n')[0]).toMatch(/^VERSION\s+ALIASES\s+BYTES\s+DIGEST\s+CREATED$/);
+    expect(list.out).toMatch(/\nv1\s+latest\s+\d+/);
+    expect((await cli('promote', 'cli-fn', 'v2')).out).toBe('cli-fn: latest is v2 (was v1)\n');
+    expect((await cli('rollback', 'cli-fn')).out).toBe('cli-fn: latest is v1 (was v2)\n');
+    const bad = await cli('promote', 'cli-fn', 'v9');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('version_not_found');
   });
 });

@@ -87,6 +87,8 @@ export class FunctionStats {
   labelled = false;
   /** True when a scrape has shown this function's counters inside `other`. */
   exposed = false;
+  /** The function was removed: invocations still running when it was are not counted. */
+  removed = false;
 
   /** Adds the counters to `o` and zeroes them here (gauges are not counters: they stay). */
   moveCountersTo(o: FunctionStats): void {
@@ -155,12 +157,20 @@ export class Metrics {
     this.of(fn).rejections[i === -1 ? REJECTION_REASONS.length - 1 : i]!++;
   }
 
+  /** Requests finished and running now, per function (for the dashboard's rates; not bounded by labels). */
+  snapshot(): Record<string, { requests: number; inflight: number }> {
+    const out: Record<string, { requests: number; inflight: number }> = {};
+    for (const [name, s] of this.fns) out[name] = { requests: s.total, inflight: s.inflight };
+    return out;
+  }
+
   /** Moves a removed function's counters into `other` and forgets it. */
   forget(fn: string): void {
     const s = this.fns.get(fn);
     if (!s) return;
     s.moveCountersTo(this.retired);
     if (s.labelled) this.labelled--;
+    s.removed = true;
     this.fns.delete(fn);
   }
 

@@ -74,8 +74,11 @@ export class Observer {
    */
   finish(stats: FunctionStats, record: InvocationRecord, reason?: string): void {
     stats.inflight--;
-    this.metrics.observe(stats, record, reason);
-    this.records.add(record);
+    // A function removed while this invocation ran: its records and counters are gone; the line is still written.
+    if (!stats.removed) {
+      this.metrics.observe(stats, record, reason);
+      this.records.add(record);
+    }
     if (record.outcome === 'ok') {
       if (this.logger.enabled('info')) this.logger.writeLine('info', 'invocation', recordJsonFields(record));
     } else if (this.logger.enabled('warn')) {

@@ -289,6 +289,11 @@ export class Registry {
     for (const r of config.routes ?? []) {
       const owner = r.startsWith('/') ? this.prefixRoutes.get(r) : this.hostRoutes.get(r);
       if (owner !== undefined && owner !== name) throw new MicronError('conflict', `route ${JSON.stringify(r)} is already served by function ${JSON.stringify(owner)}`);
+      // A path route takes precedence over `/<name>/` routing: it may not shadow another function's name.
+      const first = r.startsWith('/') ? r.slice(1).split('/')[0]! : undefined;
+      if (first !== undefined && first !== name && this.entries.has(first)) {
+        throw new MicronError('conflict', `route ${JSON.stringify(r)} would shadow function ${JSON.stringify(first)} (served at /${first}/)`);
+      }
     }
   }
 

@@ -140,7 +140,15 @@ export class FsStore implements Store {
   async putBlob(key: string, bytes: Uint8Array): Promise<void> {
     if (await this.hasBlob(key)) return;
     const path = this.blobPath(key);
-    await fs.mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
+    const parent = join(path, '..');
+    const created = await fs.mkdir(parent, { recursive: true, mode: 0o700 });
+    // A new directory's entry is durable only once its parent is fsync'ed.
+    if (created !== undefined) {
+      for (let d = parent; d !== join(d, '..'); d = join(d, '..')) {
+        await fsyncDir(join(d, '..'));
+        if (d === created) break;
+      }
+    }
     await atomicWrite(path, bytes);
   }
 

@@ -62,11 +62,14 @@ export class Runtime {
    */
   async invoke(fn: ResolvedFunction, req: Omit<GuestRequest, 'maxBodyBytes'>, requestId = newRequestId(), onDone?: () => void): Promise<Response> {
     const limits = this.limitsOf(fn);
-    const stats = this.observer?.begin(fn.record.name);
     const started = performance.now();
-    if (fn.loaded.command) return this.invokeCommand(fn, fn.loaded.command, req, requestId, limits, stats, started).finally(onDone);
+    if (fn.loaded.command) {
+      return this.invokeCommand(fn, fn.loaded.command, req, requestId, limits, this.observer?.begin(fn.record.name), started).finally(onDone);
+    }
     const inv = new Invocation(fn.loaded.prepared.withMemoryCap(limits.memoryPages), requestId, this.policy(fn));
     const { response, done } = inv.run({ ...req, maxBodyBytes: limits.requestBodyBytes }, limits.deadlineMs);
+    // Counted in flight only once the invocation exists, so that a throw above cannot leave the gauge raised.
+    const stats = this.observer?.begin(fn.record.name);
     void done.then(() => this.record(fn, inv, stats, started)).finally(onDone);
     try {
       return await response;

@@ -14,7 +14,8 @@
  *   `DELETE …/versions/:id`, `PATCH …/config[?promote=false]` (a new version).
  * - Records and guest logs: `GET …/logs?since=&limit=`, live as server-sent
  *   events with `?follow=1` or `GET …/logs/stream`.
- * - `GET /metrics`: Prometheus text format.
+ * - `GET /metrics`: Prometheus text format; `GET /v1/stats`: requests and in-flight per function.
+ * - `GET /` (no token): the dashboard page, which asks for the token.
  * - `GET /healthz` (no token): liveness.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -27,6 +28,7 @@ import type { Observer } from '../observe/observer.js';
 import type { Registry } from '../registry/registry.js';
 import type { FunctionConfig } from '../registry/store.js';
 import type { RecordQuery } from '../observe/invocation-records.js';
+import { mountDashboard } from './dashboard/dashboard.js';
 import { errorResponse, onError } from './errors.js';
 
 /** Dependencies of the admin app. */
@@ -107,6 +109,7 @@ export function createAdminApp(deps: AdminAppDeps): Hono {
   app.notFound(() => errorResponse('not_found', 'no such API route', 404));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
+  mountDashboard(app);
 
   const requireToken = async (c: Context, next: Next): Promise<Response | void> => {
     const auth = c.req.header('authorization') ?? '';
@@ -126,6 +129,8 @@ export function createAdminApp(deps: AdminAppDeps): Hono {
     const { contentType, body } = await deps.observer.metrics.render();
     return new Response(body, { headers: { 'content-type': contentType } });
   });
+
+  app.get('/v1/stats', (c) => c.json({ time: Date.now(), functions: deps.observer?.metrics.snapshot() ?? {} }));
 
   app.get('/v1/functions', async (c) => c.json({ functions: await deps.registry.list() }));
 
