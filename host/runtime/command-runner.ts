@@ -46,6 +46,7 @@ import type { Preview1Options } from '../wasi/preview1/preview1.ts';
 import { GuestClock } from '../wasi/preview1/guest-clock.ts';
 import { isProcExit } from '../wasi/preview1/proc.ts';
 import type { SleepPolicy } from '../wasi/preview1/poll.ts';
+import { DeadlineExceeded, watchdog } from './watchdog/index.ts';
 
 /** One request as the runner sees it. */
 export interface CommandRequest {
@@ -62,6 +63,12 @@ export interface CommandRequest {
     /** stderr kept for the log; more is cut. Default 64 KiB. */
     stderrBytes?: number;
   };
+  /**
+   * How long the guest may run, ms. Past it the guest is stopped, even in a
+   * loop that never yields, and `run` rejects with `DeadlineExceeded`.
+   * Default: no deadline.
+   */
+  deadlineMs?: number;
 }
 
 /** The parsed response. */
@@ -196,8 +203,8 @@ export class CommandRunner {
       sleep: this.#sleep,
       aliases: this.#aliases,
     };
-    const slot = this.mode === 'snapshot' ? this.#slot(input.env) : undefined;
-    const { wasi, code } = slot ? this.#runInSlot(slot, options) : this.#runFresh(options);
+    const slot = this.mode === 'snapshot' ? this.#slot(input.env, input.deadlineMs) : undefined;
+    const { wasi, code } = slot ? this.#runInSlot(slot, options, input.deadlineMs) : this.#runFresh(options, input.deadlineMs);
     const stderr = wasi.stderr.text() + (wasi.stderr.overflowed ? '\n[stderr truncated]' : '');
     if (code !== 0) throw new CommandError(`function exited with code ${code}`, stderr, code);
     if (wasi.stdout.overflowed) {
@@ -206,17 +213,18 @@ export class CommandRunner {
     return { ...parseCgiResponse(wasi.stdout.bytes(), stderr), stderr };
   }
 
-  #runFresh(options: Preview1Options): { wasi: Preview1; code: number } {
+  #runFresh(options: Preview1Options, deadlineMs: number | undefined): { wasi: Preview1; code: number } {
     const wasi = new Preview1(options);
     try {
-      const instance = new WebAssembly.Instance(this.#module, wasi.imports);
-      return { wasi, code: wasi.start(instance) ?? 0 };
+      const code = deadlineMs === undefined ? startFresh(this.#module, wasi) : watchdog.call(startFresh, this.#module, wasi, deadlineMs);
+      return { wasi, code };
     } catch (error) {
+      if (error instanceof DeadlineExceeded) throw error;
       throw trapError(error, wasi);
     }
   }
 
-  #runInSlot(slot: Slot, options: Preview1Options): { wasi: Preview1; code: number } {
+  #runInSlot(slot: Slot, options: Preview1Options, deadlineMs: number | undefined): { wasi: Preview1; code: number } {
     this.#clean(slot);
     const instance = slot.instance!;
     const wasi = slot.wasi;
@@ -225,10 +233,12 @@ export class CommandRunner {
     slot.dirty = true;
     let code = 0; // returning from the resume (pausing again) counts as exit 0
     try {
-      resume(instance);
+      if (deadlineMs === undefined) resume(instance);
+      else watchdog.call(resume, instance, undefined, deadlineMs);
     } catch (error) {
       if (!isProcExit(error)) {
-        slot.instance = undefined; // a trapped instance is never reused
+        slot.instance = undefined; // a trapped (or stopped) instance is never reused
+        if (error instanceof DeadlineExceeded) throw error;
         throw trapError(error, wasi);
       }
       code = error.code;
@@ -250,7 +260,7 @@ export class CommandRunner {
   }
 
   /** The slot for a configured environment, prepared on first use; undefined if the guest declined the snapshot. */
-  #slot(env: Record<string, string>): Slot | undefined {
+  #slot(env: Record<string, string>, deadlineMs?: number): Slot | undefined {
     const key = JSON.stringify(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     let slot = this.#slots.get(key);
     if (slot !== undefined) {
@@ -259,14 +269,14 @@ export class CommandRunner {
       this.#slots.set(key, slot);
       return slot === 'declined' ? undefined : slot;
     }
-    slot = this.#prepareSnapshot(env) ?? 'declined';
+    slot = this.#prepareSnapshot(env, deadlineMs) ?? 'declined';
     this.#slots.set(key, slot);
     if (this.#slots.size > MAX_SLOTS) this.#slots.delete(this.#slots.keys().next().value!);
     return slot === 'declined' ? undefined : slot;
   }
 
   /** Runs the module until the SDK pauses it; undefined if it declined (that environment then runs `fresh`). */
-  #prepareSnapshot(env: Record<string, string>): Slot | undefined {
+  #prepareSnapshot(env: Record<string, string>, deadlineMs: number | undefined): Slot | undefined {
     const wasi = new Preview1({
       args: [this.#argv0],
       env: { ...env, [SNAPSHOT_MARKER]: SNAPSHOT_PREPARE },
@@ -276,8 +286,10 @@ export class CommandRunner {
     const instance = new WebAssembly.Instance(this.#module, wasi.imports);
     let code: number | undefined;
     try {
-      code = wasi.start(instance);
-    } catch {
+      code = deadlineMs === undefined ? wasi.start(instance) : watchdog.call(startInstance, wasi, instance, deadlineMs);
+    } catch (error) {
+      // Stopped at the deadline: not a refusal to be snapshotted; the request fails, the next one tries again.
+      if (error instanceof DeadlineExceeded) throw error;
       return undefined;
     }
     // A program that exited instead of pausing did not agree to be snapshotted.
@@ -330,6 +342,16 @@ export function findCommandModule(modules: readonly Uint8Array[]): Uint8Array | 
       return false;
     }
   });
+}
+
+/** `wasi.start(instance)` as a plain function, for the watchdog. */
+function startInstance(wasi: Preview1, instance: WebAssembly.Instance): number | undefined {
+  return wasi.start(instance);
+}
+
+/** A fresh instance of `module` run from `_start`; its exit code. */
+function startFresh(module: WebAssembly.Module, wasi: Preview1): number {
+  return wasi.start(new WebAssembly.Instance(module, wasi.imports)) ?? 0;
 }
 
 function trapError(error: unknown, wasi: Preview1): CommandError {

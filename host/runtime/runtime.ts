@@ -13,6 +13,7 @@ import type { ResolvedFunction } from '../registry/registry.js';
 import type { GuestPolicy } from '../wasi/context.js';
 import { MicronError, type ErrorCode } from '../errors.js';
 import { CommandError, type CommandRunner } from './command-runner.js';
+import { DeadlineExceeded } from './watchdog/index.js';
 import { Invocation, InvocationError, REQUEST_ID_HEADER, type GuestRequest } from './invocation.js';
 
 export { REQUEST_ID_HEADER };
@@ -97,10 +98,10 @@ export class Runtime {
   ): Promise<Response> {
     const base = { function: fn.record.name, version: fn.version.id, requestId };
     let bytesIn = 0;
-    const done = (status: number, bytesOut: number, stderr: string, detail?: string): void => {
+    const done = (status: number, bytesOut: number, stderr: string, detail?: string, reason?: string): void => {
       if (!stats) return;
       const logs = stderr ? stderr.split('\n').filter((l) => l).map((line) => ({ stream: 'stderr' as const, line })) : [];
-      this.observer!.finish(stats, this.newRecord(fn, requestId, started, status, detail === undefined ? 'ok' : 'trap', bytesIn, bytesOut, logs, detail));
+      this.observer!.finish(stats, this.newRecord(fn, requestId, started, status, detail === undefined ? 'ok' : 'trap', bytesIn, bytesOut, logs, detail), reason);
     };
     try {
       const body = req.body ? await readAll(req.body, limits.requestBodyBytes) : new Uint8Array(0);
@@ -113,6 +114,7 @@ export class Runtime {
         env: fn.version.config.env,
         requestId,
         limits: { stdoutBytes: limits.responseBodyBytes, stderrBytes: limits.logBytesPerInvocation },
+        deadlineMs: limits.deadlineMs - (performance.now() - started),
       });
       if (stats) done(out.status, out.body.length, out.stderr);
       else for (const line of out.stderr.split('\n')) if (line) this.logger.info(line, { ...base, stream: 'stderr' });
@@ -122,6 +124,11 @@ export class Runtime {
       if (e instanceof MicronError && e.code === 'payload_too_large') {
         if (stats) done(413, 0, '', e.message);
         return jsonError(413, 'payload_too_large', e.message, requestId);
+      }
+      if (e instanceof DeadlineExceeded) {
+        if (stats) done(504, 0, '', e.message, 'deadline');
+        else this.logger.warn('invocation failed', { ...base, outcome: 'trap', reason: 'deadline', detail: e.message });
+        return jsonError(504, 'deadline_exceeded', `the function ran past its deadline; request id ${requestId}`, requestId);
       }
       const detail = e instanceof Error ? e.message : String(e);
       const stderr = e instanceof CommandError ? e.stderr : '';

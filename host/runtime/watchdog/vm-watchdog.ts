@@ -23,7 +23,7 @@ export function vmWatchdog(): Watchdog {
       slot.b = b;
       depth++;
       try {
-        script.runInContext(context, { timeout: Math.max(1, Math.ceil(ms)), displayErrors: false });
+        script.runInContext(context, { timeout: Math.min(2 ** 31 - 1, Math.max(1, Math.ceil(ms))), displayErrors: false });
         return slot.r as R;
       } catch (e) {
         if ((e as { code?: string } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new DeadlineExceeded();

@@ -151,6 +151,7 @@ void Call(const FunctionCallbackInfo<Value>& info) {
   Local<Function> fn = info[0].As<Function>();
   Local<Value> argv[2] = {info[1], info[2]};
   double ms = info[3]->IsNumber() ? info[3].As<v8::Number>()->Value() : 0;
+  if (ms > 1e12) ms = 1e12;  // "no deadline" (Infinity) is 31 years; keeps the ns arithmetic in range
   if (addon->watchdog.Armed()) {
     // Nested: the outer call's deadline already covers this one.
     Local<Value> result;
