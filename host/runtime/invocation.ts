@@ -350,7 +350,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
       this.outcome = trapOutcome;
       // Headers may already be out: end the body with an error so the client sees a truncated response.
       const buf = this.response?.tag === 'ok' ? this.response.val.body?.buffer : undefined;
-      buf?.fail(new Error(trapOutcome.message));
+      buf?.fail(new Error('the function failed while sending its response body'));
       this.fail(trapOutcome);
     } else {
       this.tryDeliver(true);
