@@ -326,7 +326,7 @@ describe('`micron serve` without --no-examples (what `npm start` runs)', () => {
         expect(res.body).toBe(HELLO_BODY);
         const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
         const listed = await run(['list', '--json', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', token]);
-        expect(listed.code).toBe(0);
+        expect(listed.code, `micron list failed: ${listed.stderr}`).toBe(0);
         const names = (JSON.parse(listed.stdout) as { name: string }[]).map((f) => f.name);
         expect(names).toEqual(expect.arrayContaining(['echo', 'hello', 'inspect', 'stream']));
       } finally {
