@@ -87,6 +87,14 @@ describe('invocation records', () => {
     expect(record.billedGbS).toBeCloseTo(((record.memoryPages * 65536) / 2 ** 30) * (ms / 1000), 15);
   });
 
+  it('bills a command (Go, CGI contract) guest by its memory too', async () => {
+    await host.deploy('go-hello', fixture('go-hello'));
+    const { res, record } = await invoke(host, '/go-hello/');
+    expect(res.status).toBe(200);
+    expect(record.memoryPages).toBeGreaterThan(0);
+    expect(record.billedGbS).toBeGreaterThan(0);
+  });
+
   it('attaches the guest stdout and stderr lines to the record of the request', async () => {
     const { res, record } = await invoke(host, '/inspect/');
     expect(record.requestId).toBe(res.headers.get('x-micron-request-id'));

@@ -78,6 +78,8 @@ export interface CommandResponse {
   body: Uint8Array;
   /** What the guest wrote to stderr (for the host's log, never for the client). */
   stderr: string;
+  /** Size of the guest's linear memory at the end of the run, in 64 KiB pages (for records and billing). */
+  memoryPages?: number;
 }
 
 /** How requests get an instance (see the module comment). */
@@ -210,7 +212,13 @@ export class CommandRunner {
     if (wasi.stdout.overflowed) {
       throw new CommandError(`function response is larger than ${wasi.stdout.limit} bytes`, stderr);
     }
-    return { ...parseCgiResponse(wasi.stdout.bytes(), stderr), stderr };
+    let memoryPages = 0;
+    try {
+      memoryPages = wasi.memory.memory.buffer.byteLength / 65536;
+    } catch {
+      /* no memory bound: the guest never ran far enough to have one */
+    }
+    return { ...parseCgiResponse(wasi.stdout.bytes(), stderr), stderr, memoryPages };
   }
 
   #runFresh(options: Preview1Options, deadlineMs: number | undefined): { wasi: Preview1; code: number } {

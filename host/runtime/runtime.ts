@@ -98,10 +98,12 @@ export class Runtime {
   ): Promise<Response> {
     const base = { function: fn.record.name, version: fn.version.id, requestId };
     let bytesIn = 0;
-    const done = (status: number, bytesOut: number, stderr: string, detail?: string, reason?: string): void => {
+    const done = (status: number, bytesOut: number, stderr: string, detail?: string, reason?: string, memoryPages = 0): void => {
       if (!stats) return;
       const logs = stderr ? stderr.split('\n').filter((l) => l).map((line) => ({ stream: 'stderr' as const, line })) : [];
-      this.observer!.finish(stats, this.newRecord(fn, requestId, started, status, detail === undefined ? 'ok' : 'trap', bytesIn, bytesOut, logs, detail), reason);
+      // A command has no separate instantiate phase to report; its memory size drives billing.
+      const s = { instantiateUs: 0, guestUs: 0, suspensions: 0, memoryPages, bytesOut, bytesIn, logDropped: 0 };
+      this.observer!.finish(stats, this.newRecord(fn, requestId, started, status, detail === undefined ? 'ok' : 'trap', bytesIn, bytesOut, logs, detail, s), reason);
     };
     try {
       const body = req.body ? await readAll(req.body, limits.requestBodyBytes) : new Uint8Array(0);
@@ -116,7 +118,7 @@ export class Runtime {
         limits: { stdoutBytes: limits.responseBodyBytes, stderrBytes: limits.logBytesPerInvocation },
         deadlineMs: limits.deadlineMs - (performance.now() - started),
       });
-      if (stats) done(out.status, out.body.length, out.stderr);
+      if (stats) done(out.status, out.body.length, out.stderr, undefined, undefined, out.memoryPages ?? 0);
       else for (const line of out.stderr.split('\n')) if (line) this.logger.info(line, { ...base, stream: 'stderr' });
       const headers = [...out.headers, [REQUEST_ID_HEADER, requestId]] as [string, string][];
       return new Response(out.status === 204 || out.status === 304 ? null : (out.body as Uint8Array<ArrayBuffer>), { status: out.status, headers });
