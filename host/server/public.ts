@@ -80,6 +80,9 @@ function splitUrl(url: string): { authority: string; target: string } {
   return slash === -1 ? { authority: url.slice(start), target: '/' } : { authority: url.slice(start, slash), target: url.slice(slash) };
 }
 
+/** How long an immediate 429 (queue full) is held before it is sent, ms. */
+const REFUSAL_DELAY_MS = 100;
+
 /** Creates the Hono app that serves function traffic. */
 export function createPublicApp(deps: PublicAppDeps): Hono {
   const app = new Hono();
@@ -121,7 +124,13 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
 
     let admitted = limiter.acquire(fn.record.name, limits, () => req.signal);
     if (admitted instanceof Promise) admitted = await admitted;
-    if ('refused' in admitted) return tooManyRequests(fn, limits, admitted);
+    if ('refused' in admitted) {
+      // Hold an immediate refusal briefly (no CPU: a timer): a client that retries in a
+      // tight loop is slowed to a trickle instead of taking the event loop from the
+      // other tenants. Refusals that already waited in the queue go out at once.
+      if (admitted.refused === 'queue_full' && REFUSAL_DELAY_MS > 0) await new Promise((r) => setTimeout(r, REFUSAL_DELAY_MS));
+      return tooManyRequests(fn, limits, admitted);
+    }
     const permit = admitted;
 
     // A body without a declared length is counted on the way in: past the limit the guest's
