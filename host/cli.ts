@@ -138,15 +138,24 @@ async function client(values: Record<string, string | boolean | undefined>): Pro
 }
 
 async function call(c: Client, method: string, path: string, init?: { body?: Uint8Array; headers?: Record<string, string> }): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(`${c.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${c.token}`, ...init?.headers },
-      ...(init?.body ? { body: init.body as Uint8Array<ArrayBuffer> } : {}),
-    });
-  } catch (e) {
-    throw new MicronError('connection_failed', `cannot reach the host at ${c.url}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+  let res: Response | undefined;
+  // A read (GET) is retried twice on a connection-level failure: a host under load or just
+  // started may reset a connection. Writes are never retried (they could apply twice).
+  const attempts = method === 'GET' ? 3 : 1;
+  for (let attempt = 1; !res; attempt++) {
+    try {
+      res = await fetch(`${c.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${c.token}`, ...init?.headers },
+        ...(init?.body ? { body: init.body as Uint8Array<ArrayBuffer> } : {}),
+      });
+    } catch (e) {
+      if (attempt < attempts) {
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+        continue;
+      }
+      throw new MicronError('connection_failed', `cannot reach the host at ${c.url}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+    }
   }
   const text = await res.text();
   let body: unknown;

@@ -200,7 +200,7 @@ describe('the admin token', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
 
     const listed = await run(['list', '--url', `http://127.0.0.1:${first.adminPort}`, '--token', token]);
-    expect(listed).toMatchObject({ code: 0, stdout: 'no functions\n' });
+    expect(listed, `micron list failed: ${listed.stderr}`).toMatchObject({ code: 0, stdout: 'no functions\n' });
     expect(await first.stop()).toBe(0);
 
     const second = await serve(dir);
