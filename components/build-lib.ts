@@ -13,7 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco';
-import * as shimFilesystem from '@bytecodealliance/preview2-shim/filesystem';
+import { withPreopen } from '../sdk/build/preopen.ts';
 
 /** The WIT folder every fixture is embedded against (`wit/` at the repository root). */
 export const WIT_DIR = fileURLToPath(new URL('../wit/', import.meta.url)).replace(/\/$/, '');
@@ -71,37 +71,5 @@ export async function buildWatCore(watText: string): Promise<Uint8Array> {
   return parse(watText);
 }
 
-/**
- * The Node flavour of preview2-shim's filesystem. TypeScript resolves the
- * package's `types` condition, which describes the browser build (in-memory
- * file data); at run time Node loads the build that maps host paths.
- */
-const nodeFilesystem = shimFilesystem as unknown as {
-  _addPreopen(virtualPath: string, hostPath: string): void;
-  preopens: { getDirectories(): unknown[] };
-};
-
-// Serialises embeds: the preopen table is process-global.
-let queue: Promise<unknown> = Promise.resolve();
-
-/**
- * Runs `run` with `dir` preopened (at the same path) in preview2-shim, then
- * removes exactly that preopen again. preview2-shim only offers "add" and
- * "clear all"; `getDirectories()` returns its live table, so the entry we
- * added is spliced out of it rather than clearing preopens someone else set.
- */
-export async function withPreopen<T>(dir: string, run: () => Promise<T>): Promise<T> {
-  const next = queue.then(async () => {
-    nodeFilesystem._addPreopen(dir, dir);
-    const table = nodeFilesystem.preopens.getDirectories();
-    const added = table[table.length - 1];
-    try {
-      return await run();
-    } finally {
-      const index = table.indexOf(added);
-      if (index >= 0) table.splice(index, 1);
-    }
-  });
-  queue = next.catch(() => undefined);
-  return next;
-}
+/** Re-exported: the one preopen helper shared by every build tool (sdk/build/preopen.ts). */
+export { withPreopen };

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MicronError } from '../../host/errors.ts';
+import { withPreopen } from './preopen.ts';
 
 /** Options for {@link buildAssemblyScript}. */
 export interface AssemblyScriptBuildOptions {
@@ -243,41 +244,6 @@ async function compile(
     throw new MicronError('build_failed', `${root}: asc failed:\n${log}`);
   }
   return { core: reply.core, log: reply.log.trim() };
-}
-
-/**
- * The Node flavour of preview2-shim's filesystem. TypeScript resolves the
- * package's `types` condition, which describes the browser build; at run
- * time Node loads the build that maps host paths.
- */
-interface NodeShimFilesystem {
-  _addPreopen(virtualPath: string, hostPath: string): void;
-  preopens: { getDirectories(): unknown[] };
-}
-
-let preopenQueue: Promise<unknown> = Promise.resolve();
-
-/**
- * Runs `run` with `dir` preopened in preview2-shim (jco's bundled wasm-tools
- * reads the WIT through it, and the shim has no default preopens), then
- * removes exactly that preopen. Serialized, since the table is global. This
- * is for build tools only: a host process must never preopen the filesystem.
- */
-async function withPreopen<T>(dir: string, run: () => Promise<T>): Promise<T> {
-  const fs = (await import('@bytecodealliance/preview2-shim/filesystem')) as unknown as NodeShimFilesystem;
-  const next = preopenQueue.then(async () => {
-    fs._addPreopen(dir, dir);
-    const table = fs.preopens.getDirectories();
-    const added = table[table.length - 1];
-    try {
-      return await run();
-    } finally {
-      const index = table.indexOf(added);
-      if (index >= 0) table.splice(index, 1);
-    }
-  });
-  preopenQueue = next.catch(() => undefined);
-  return next;
 }
 
 /**

@@ -23,6 +23,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MicronError } from '../../host/errors.ts';
+import { withPreopen } from './preopen.ts';
 
 /** Options for {@link buildRust}. */
 export interface RustBuildOptions {
@@ -332,41 +333,6 @@ async function readManifest(root: string): Promise<Manifest> {
     edition: tables.get('package')?.get('edition') ?? (existsSync(file) ? '2015' : '2021'),
     libPath: tables.get('lib')?.get('path') ?? path.join('src', 'lib.rs'),
   };
-}
-
-/**
- * The Node flavour of preview2-shim's filesystem. TypeScript resolves the
- * package's `types` condition, which describes the browser build; at run
- * time Node loads the build that maps host paths.
- */
-interface NodeShimFilesystem {
-  _addPreopen(virtualPath: string, hostPath: string): void;
-  preopens: { getDirectories(): unknown[] };
-}
-
-let preopenQueue: Promise<unknown> = Promise.resolve();
-
-/**
- * Runs `run` with `dir` preopened in preview2-shim (jco's bundled wasm-tools
- * reads the WIT through it, and the shim has no default preopens), then
- * removes exactly that preopen. Serialized, since the table is global. For
- * build tools only: a host process must never preopen the filesystem.
- */
-async function withPreopen<T>(dir: string, run: () => Promise<T>): Promise<T> {
-  const fs = (await import('@bytecodealliance/preview2-shim/filesystem')) as unknown as NodeShimFilesystem;
-  const next = preopenQueue.then(async () => {
-    fs._addPreopen(dir, dir);
-    const table = fs.preopens.getDirectories();
-    const added = table[table.length - 1];
-    try {
-      return await run();
-    } finally {
-      const index = table.indexOf(added);
-      if (index >= 0) table.splice(index, 1);
-    }
-  });
-  preopenQueue = next.catch(() => undefined);
-  return next;
 }
 
 function message(err: unknown): string {
