@@ -14,7 +14,7 @@
  *    a 200 ms deadline; when the 504 arrives relative to the deadline.
  *
  * Setup is outside timing; every ratio is to a baseline from the same run.
- * Run: `node --import tsx bench/deadlines.bench.ts` (BENCH_QUICK=1 for a short
+ * Run: `node --import ./host/loader/register.mjs bench/deadlines.bench.ts` (BENCH_QUICK=1 for a short
  * run). Writes bench/results/<date>-deadlines.md and latest-deadlines.md.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -236,7 +236,7 @@ try {
 const started = new Date();
 const cpu = cpus();
 const sections = [
-  `# Deadline options${quick ? ' (quick)' : ''}\n\n- date: ${started.toISOString()}\n- machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n- node: ${process.version}\n- command: \`${quick ? 'BENCH_QUICK=1 ' : ''}node --import tsx bench/deadlines.bench.ts\`\n`,
+  `# Deadline options${quick ? ' (quick)' : ''}\n\n- date: ${started.toISOString()}\n- machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n- node: ${process.version}\n- command: \`${quick ? 'BENCH_QUICK=1 ' : ''}node --import ./host/loader/register.mjs bench/deadlines.bench.ts\`\n`,
   await partA(bytes, native),
   await partB(),
   await partC(bytes, native),

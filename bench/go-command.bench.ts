@@ -16,7 +16,7 @@
  * Setup (reading the component, compiling, preparing the snapshot) happens
  * before timing. Ratios are to (a) measured in the same run.
  *
- * Run alone: `node --import tsx bench/go-command.bench.ts` (BENCH_QUICK=1 for a short run).
+ * Run alone: `node --import ./host/loader/register.mjs bench/go-command.bench.ts` (BENCH_QUICK=1 for a short run).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

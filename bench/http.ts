@@ -11,7 +11,7 @@
  * Every response body is checked (`mismatches`); non-2xx, errors, timeouts
  * and mismatches must all be 0. Requests per server CPU-second (the server's
  * process group, from /proc) is reported beside req/s: on a busy shared
- * machine it moves much less than req/s. Run alone: `node --import tsx bench/http.ts`
+ * machine it moves much less than req/s. Run alone: `node --import ./host/loader/register.mjs bench/http.ts`
  * (BENCH_DURATION=seconds, BENCH_QUICK=1).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -262,7 +262,7 @@ const TARGETS: Target[] = [
   {
     name: 'Hono (@hono/node-server)',
     async start() {
-      const server = new ServerProcess('hono', node(['--import', 'tsx', join(ROOT, 'bench/hono-server.ts')]));
+      const server = new ServerProcess('hono', node(['--import', join(ROOT, 'host/loader/register.mjs'), join(ROOT, 'bench/hono-server.ts')]));
       const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number };
       return { server, url: `http://127.0.0.1:${ready.public}/` };
     },

@@ -15,7 +15,7 @@
  * instance is the `heapUsed` growth, after full GCs, while N results are kept
  * alive (wasm linear memory lives outside the JS heap and is not counted).
  *
- * Run alone: `node --import tsx bench/instantiate.bench.ts` (BENCH_QUICK=1 for a short run).
+ * Run alone: `node --import ./host/loader/register.mjs bench/instantiate.bench.ts` (BENCH_QUICK=1 for a short run).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';

@@ -5,7 +5,7 @@
  * Reports the loaded/unloaded latency ratio (the issue's bar: within 2×) and
  * how the flood was answered (429s with Retry-After are by design).
  *
- * Run: `node --import tsx bench/isolation.ts` (BENCH_DURATION=seconds per phase, default 8).
+ * Run: `node --import ./host/loader/register.mjs bench/isolation.ts` (BENCH_DURATION=seconds per phase, default 8).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       '# Tenant isolation under a flood',
       '',
       `- date: ${new Date().toISOString()}`,
-      `- command: \`node --import tsx bench/isolation.ts\` (${seconds} s per phase)`,
+      `- command: \`node --import ./host/loader/register.mjs bench/isolation.ts\` (${seconds} s per phase)`,
       '',
       '| load | req/s | p50 ms | p99 ms | 2xx | non-2xx (429 by design for the flood) | errors |',
       '| --- | --: | --: | --: | --: | --: | --: |',

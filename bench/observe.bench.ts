@@ -22,7 +22,7 @@
  * `Observer.finish`: metrics, the record ring, the log line) is timed in a
  * tight loop, which a shared, noisy machine disturbs much less.
  *
- * Run: `node --import tsx bench/observe.bench.ts` (BENCH_QUICK=1 for a short
+ * Run: `node --import ./host/loader/register.mjs bench/observe.bench.ts` (BENCH_QUICK=1 for a short
  * run). Prints a markdown section and writes bench/results/latest-observe.md.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -45,7 +45,7 @@ function revision(): string {
 
 function command(quick: boolean): string {
   const env = [quick ? 'BENCH_QUICK=1' : '', process.env.BENCH_DURATION ? `BENCH_DURATION=${process.env.BENCH_DURATION}` : ''].filter(Boolean);
-  const cmd = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node --import tsx bench/run.ts';
+  const cmd = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node --import ./host/loader/register.mjs bench/run.ts';
   return [...env, cmd].join(' ');
 }
 

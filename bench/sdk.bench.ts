@@ -15,7 +15,7 @@
  *    body checks and CPU accounting).
  *
  * Setup (build, instrument, compile, snapshot) is outside timing. Run alone:
- * `node --import tsx bench/sdk.bench.ts` (BENCH_QUICK=1, BENCH_DURATION=s).
+ * `node --import ./host/loader/register.mjs bench/sdk.bench.ts` (BENCH_QUICK=1, BENCH_DURATION=s).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

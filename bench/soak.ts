@@ -18,7 +18,7 @@
  * samples, the server's RSS at start (after warm-up), middle and end, and
  * p50/p99 latency per time window.
  *
- * Run: `node --import tsx bench/soak.ts` (SOAK_SECONDS, default 60;
+ * Run: `node --import ./host/loader/register.mjs bench/soak.ts` (SOAK_SECONDS, default 60;
  * SOAK_CONNECTIONS, default 32). Writes bench/results/latest-soak.md. A
  * shortened run is a test (test/soak.test.ts).
  */

@@ -118,8 +118,14 @@ export class Invocation implements GuestContext, HttpInvocationState {
   private swapStack: Uint8Array | undefined;
   private response: { tag: 'ok'; val: OutgoingResponse } | { tag: 'err'; val: ErrorCode } | undefined;
   private delivered = false;
-  private deliver!: (r: Response) => void;
-  private reject!: (e: InvocationError) => void;
+  /** The response (or failure) settled before anyone waited for it; see {@link start}. */
+  private settled: Response | InvocationError | undefined;
+  /** Set once {@link start} returned a promise: settles it. */
+  private waiter: { resolve: (r: Response) => void; reject: (e: InvocationError) => void } | undefined;
+  private onFinish: (() => void) | undefined;
+  private startedAt = 0;
+  private deadlineMs = 0;
+  private guestMs = 0;
   private logBytes = 0;
   private partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
 
@@ -136,22 +142,46 @@ export class Invocation implements GuestContext, HttpInvocationState {
   }
 
   /**
-   * Runs the guest for `req`. Resolves with the response as soon as it can be
-   * delivered; the guest may keep running to stream the body. `done` settles
-   * when the guest has finished (for records and logs).
+   * Runs the guest for `req`. Returns the response as soon as it can be
+   * delivered: the `Response` itself when the guest answered without waiting
+   * (the common case: no promise and no microtask on the way), otherwise a
+   * promise of it. Throws (or rejects with) an {@link InvocationError} when
+   * the guest failed before a response could be delivered. The guest may
+   * keep running after that to stream the body; `onFinish` is called once it
+   * has finished, synchronously before `start` returns when it never waited.
+   */
+  start(req: GuestRequest, deadlineMs: number, onFinish?: () => void): Response | Promise<Response> {
+    this.onFinish = onFinish;
+    this.execute(req, deadlineMs);
+    const settled = this.settled;
+    if (settled instanceof Response) return settled;
+    if (settled) throw settled;
+    return new Promise<Response>((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  /**
+   * {@link start} with promises for both ends: `response` as above, `done`
+   * settles when the guest has finished (for records and logs).
    */
   run(req: GuestRequest, deadlineMs: number): { response: Promise<Response>; done: Promise<void> } {
-    const response = new Promise<Response>((resolve, reject) => {
-      this.deliver = resolve;
-      this.reject = reject;
-    });
-    const done = this.execute(req, deadlineMs);
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    let response: Promise<Response>;
+    try {
+      response = Promise.resolve(this.start(req, deadlineMs, finished));
+    } catch (e) {
+      response = Promise.reject(e);
+    }
     return { response, done };
   }
 
-  private async execute(req: GuestRequest, deadlineMs: number): Promise<void> {
+  /** Instantiates, builds the request's resources and runs the guest until it returns or waits. */
+  private execute(req: GuestRequest, deadlineMs: number): void {
     const t0 = performance.now();
-    const started = t0;
+    this.startedAt = t0;
+    this.deadlineMs = deadlineMs;
     try {
       // A start function is guest code too: it runs under the deadline.
       this.live = watchdog.call(instantiate, this.prepared, undefined, deadlineMs);
@@ -161,8 +191,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
       this.finishWith({ kind: 'trap', reason: deadline ? 'deadline' : 'instantiate', message: deadline ? e.message : `instantiation failed: ${errorMessage(e)}` });
       return;
     }
-    const t1 = performance.now();
-    this.stats.instantiateUs = Math.round((t1 - t0) * 1000);
+    this.stats.instantiateUs = Math.round((performance.now() - t0) * 1000);
 
     const incoming = new IncomingRequest(
       methodFromString(req.method),
@@ -179,40 +208,63 @@ export class Invocation implements GuestContext, HttpInvocationState {
     );
     const reqHandle = this.handles.insert('wasi:http/types#incoming-request', incoming);
     const outHandle = this.handles.insert('wasi:http/types#response-outparam', new ResponseOutparam());
-    const entry = this.live.entry;
-    let guestMs = 0;
+    this.step(reqHandle, outHandle);
+  }
+
+  /**
+   * Calls into the guest (the entry, or a rewind into the import that
+   * suspended) and handles how that call ended: finished, trapped, or
+   * waiting, in which case the wait and the next step run asynchronously.
+   */
+  private step(reqHandle: number, outHandle: number): void {
+    const live = this.live!;
     try {
-      for (;;) {
-        const g0 = performance.now();
-        register.cx = this;
-        try {
-          // Stopped by the watchdog at the deadline even if it never yields (DeadlineExceeded).
-          watchdog.call(entry, reqHandle, outHandle, deadlineMs - (g0 - started));
-        } finally {
-          register.cx = undefined;
-          guestMs += performance.now() - g0;
-        }
-        if (!this.unwinding) break;
-        // The guest is waiting: park its stack, settle what can be sent, wait, then rewind into the import.
-        this.live.asyncify!.stopUnwind();
-        this.unwinding = false;
-        this.parkStack();
-        this.stats.suspensions++;
-        this.tryDeliver(false);
-        const remaining = deadlineMs - (performance.now() - started);
-        await withDeadline(this.pending!, remaining);
-        this.pending = undefined;
-        this.rewinding = true;
-        this.unparkStack();
-        this.live.asyncify!.startRewind(SWAP_BASE);
+      const g0 = performance.now();
+      register.cx = this;
+      try {
+        // Stopped by the watchdog at the deadline even if it never yields (DeadlineExceeded).
+        watchdog.call(live.entry, reqHandle, outHandle, this.deadlineMs - (g0 - this.startedAt));
+      } finally {
+        register.cx = undefined;
+        this.guestMs += performance.now() - g0;
       }
-      this.stats.guestUs = Math.round(guestMs * 1000);
-      this.finishWith(undefined);
+      if (!this.unwinding) {
+        this.stats.guestUs = Math.round(this.guestMs * 1000);
+        this.finishWith(undefined);
+        return;
+      }
+      // The guest is waiting: park its stack, settle what can be sent, then wait and rewind into the import.
+      live.asyncify!.stopUnwind();
+      this.unwinding = false;
+      this.parkStack();
+      this.stats.suspensions++;
+      this.tryDeliver(false);
     } catch (e) {
-      this.stats.guestUs = Math.round(guestMs * 1000);
-      const reason = e instanceof Trap ? e.reason : e instanceof DeadlineError || e instanceof DeadlineExceeded ? 'deadline' : 'guest_trap';
-      this.finishWith({ kind: 'trap', reason, message: errorMessage(e) });
+      this.failWithTrap(e);
+      return;
     }
+    void this.resumeAfter(reqHandle, outHandle);
+  }
+
+  /** Waits for what the guest is waiting on (under the deadline), then rewinds it. */
+  private async resumeAfter(reqHandle: number, outHandle: number): Promise<void> {
+    try {
+      await withDeadline(this.pending!, this.deadlineMs - (performance.now() - this.startedAt));
+    } catch (e) {
+      this.failWithTrap(e);
+      return;
+    }
+    this.pending = undefined;
+    this.rewinding = true;
+    this.unparkStack();
+    this.live!.asyncify!.startRewind(SWAP_BASE);
+    this.step(reqHandle, outHandle);
+  }
+
+  private failWithTrap(e: unknown): void {
+    this.stats.guestUs = Math.round(this.guestMs * 1000);
+    const reason = e instanceof Trap ? e.reason : e instanceof DeadlineError || e instanceof DeadlineExceeded ? 'deadline' : 'guest_trap';
+    this.finishWith({ kind: 'trap', reason, message: errorMessage(e) });
   }
 
   /** GuestContext: suspends the guest until `p` settles. */
@@ -311,7 +363,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
       if (finished) {
         this.delivered = true;
         this.outcome ??= { kind: 'ok', status: resp.status };
-        this.deliver(new Response(null, { status: resp.status, headers }));
+        this.settle(new Response(null, { status: resp.status, headers }));
       }
       return;
     }
@@ -320,7 +372,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
       this.stats.bytesOut = buf.total;
       this.outcome ??= { kind: 'ok', status: resp.status };
       const bytes = buf.takeBuffered();
-      this.deliver(new Response(nullBodyStatus(resp.status) ? null : bodyInit(bytes, headers), { status: resp.status, headers }));
+      this.settle(new Response(nullBodyStatus(resp.status) ? null : bodyInit(bytes, headers), { status: resp.status, headers }));
       return;
     }
     if (buf.failure || finished) {
@@ -334,14 +386,22 @@ export class Invocation implements GuestContext, HttpInvocationState {
     // Still writing and about to wait: stream from here on.
     this.delivered = true;
     this.outcome ??= { kind: 'ok', status: resp.status };
-    this.deliver(new Response(buf.toStream(), { status: resp.status, headers }));
+    this.settle(new Response(buf.toStream(), { status: resp.status, headers }));
+  }
+
+  /** Hands the response (or the failure) to whoever waits for it, or keeps it for {@link start} to return. */
+  private settle(r: Response | InvocationError): void {
+    const w = this.waiter;
+    if (!w) this.settled = r;
+    else if (r instanceof Response) w.resolve(r);
+    else w.reject(r);
   }
 
   private fail(outcome: Exclude<Outcome, { kind: 'ok' }>): void {
     this.outcome = outcome;
     if (!this.delivered) {
       this.delivered = true;
-      this.reject(new InvocationError(outcome.message, outcome));
+      this.settle(new InvocationError(outcome.message, outcome));
     }
   }
 
@@ -368,7 +428,13 @@ export class Invocation implements GuestContext, HttpInvocationState {
     this.ended = true;
     this.abort?.abort();
     this.live = undefined;
-    if (live) this.prepared.release(live);
+    const onFinish = this.onFinish;
+    this.onFinish = undefined;
+    try {
+      if (live) this.prepared.release(live);
+    } finally {
+      onFinish?.();
+    }
   }
 }
 

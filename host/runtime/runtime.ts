@@ -56,34 +56,44 @@ export class Runtime {
   }
 
   /**
-   * Runs `req` on a fresh instance of `fn`; resolves with the response to send.
-   * `onDone` is called once the guest has finished (its response body
-   * finished or failed, or it trapped or was stopped): the server's
-   * concurrency slot is held until then.
+   * Runs `req` on a fresh instance of `fn` and returns the response to send:
+   * the `Response` itself when the guest answered without waiting (most
+   * requests: no promise on the way), else a promise of it. `onDone` is
+   * called once the guest has finished (its response body finished or
+   * failed, or it trapped or was stopped): the server's concurrency slot is
+   * held until then.
    */
-  async invoke(fn: ResolvedFunction, req: Omit<GuestRequest, 'maxBodyBytes'>, requestId = newRequestId(), onDone?: () => void): Promise<Response> {
+  invoke(
+    fn: ResolvedFunction,
+    req: Omit<GuestRequest, 'maxBodyBytes'> & { maxBodyBytes?: number },
+    requestId = newRequestId(),
+    onDone?: () => void,
+  ): Response | Promise<Response> {
     const limits = this.limitsOf(fn);
     const started = performance.now();
     if (fn.loaded.command) {
       return this.invokeCommand(fn, fn.loaded.command, req, requestId, limits, this.observer?.begin(fn.record.name), started).finally(onDone);
     }
     const inv = new Invocation(fn.loaded.prepared.withMemoryCap(limits.memoryPages), requestId, this.policy(fn));
-    const { response, done } = inv.run({ ...req, maxBodyBytes: limits.requestBodyBytes }, limits.deadlineMs);
-    // Counted in flight only once the invocation exists, so that a throw above cannot leave the gauge raised.
     const stats = this.observer?.begin(fn.record.name);
-    void done.then(() => this.record(fn, inv, stats, started)).finally(onDone);
+    const finished = (): void => {
+      try {
+        this.record(fn, inv, stats, started);
+      } catch (e) {
+        this.logger.error('recording an invocation failed', { function: fn.record.name, requestId, detail: e instanceof Error ? e.message : String(e) });
+      } finally {
+        onDone?.();
+      }
+    };
+    let response: Response | Promise<Response>;
     try {
-      return await response;
+      // The server passes the body limit it already checked against; other callers get the function's.
+      const full = req.maxBodyBytes === undefined ? { ...req, maxBodyBytes: limits.requestBodyBytes } : (req as GuestRequest);
+      response = inv.start(full, limits.deadlineMs, finished);
     } catch (e) {
-      if (!(e instanceof InvocationError)) throw e;
-      const status = e.outcome.kind === 'trap' && e.outcome.reason === 'deadline' ? 504 : e.outcome.kind === 'error-code' ? 502 : 500;
-      const code: ErrorCode = status === 504 ? 'deadline_exceeded' : status === 502 ? 'upstream_error' : 'guest_error';
-      const message =
-        status === 504
-          ? `the function ran past its deadline; request id ${requestId}`
-          : `the function failed; details are in the host log under request id ${requestId}`;
-      return jsonError(status, code, message, requestId);
+      return failureResponse(e, requestId);
     }
+    return response instanceof Promise ? response.catch((e: unknown) => failureResponse(e, requestId)) : response;
   }
 
   /** Runs a command component (CGI contract): the body is read whole, the response parsed from stdout. */
@@ -218,6 +228,20 @@ export class Runtime {
       detail,
     };
   }
+}
+
+/**
+ * The answer to an invocation that failed before its response was
+ * delivered: a generic 5xx with the request id (the details are in the log).
+ * Anything but an {@link InvocationError} is a host bug and is rethrown.
+ */
+function failureResponse(e: unknown, requestId: string): Response {
+  if (!(e instanceof InvocationError)) throw e;
+  const status = failureStatus(e.outcome);
+  const code: ErrorCode = status === 504 ? 'deadline_exceeded' : status === 502 ? 'upstream_error' : 'guest_error';
+  const message =
+    status === 504 ? `the function ran past its deadline; request id ${requestId}` : `the function failed; details are in the host log under request id ${requestId}`;
+  return jsonError(status, code, message, requestId);
 }
 
 /** The status a failed invocation is answered with (before its response head was sent). */

@@ -269,7 +269,7 @@ function explain(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-// `node --import tsx sdk/build/assemblyscript.ts <dir>...` rebuilds projects
+// `node --import ./host/loader/register.mjs sdk/build/assemblyscript.ts <dir>...` rebuilds projects
 // (the examples in components/as-*) until `micron build` covers them.
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   for (const dir of process.argv.slice(2)) {

@@ -3,7 +3,7 @@
  * esbuild. The bundle is committed, so a host needs no build step and no
  * esbuild at run time; `test/dashboard.test.ts` checks that it is up to date.
  *
- * Run: `npm run dashboard` (or `node --import tsx host/server/dashboard/build.ts`).
+ * Run: `npm run dashboard` (or `node --import ./host/loader/register.mjs host/server/dashboard/build.ts`).
  */
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
