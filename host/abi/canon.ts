@@ -833,20 +833,43 @@ export function lowerImport(ft: FuncType, impl: HostFn, slot: number): CoreFn {
       return lowerResult ? lowerResult(cx, cx.slots[slot]!, r) : undefined;
     };
   }
-  return (...v: FlatVal[]) => {
-    const cx = register.cx!;
-    if (cx.rewinding) cx.stopRewind();
-    const s = cx.slots[slot]!;
-    const args = liftArgs(cx, s, v);
-    const r = impl(cx, ...args);
+  const resultAlign = storeResult ? alignOf(result!) : 1;
+  /** Hands the implementation's result back to the guest: stored at the return pointer, or as the flat result. */
+  const finish = (cx: CallContext, s: MemSlot, v: FlatVal[], r: unknown): FlatVal | undefined => {
     if (r === SUSPENDED) return zero;
     if (storeResult) {
       const p = (v[retIndex] as number) >>> 0;
-      if (p % alignOf(result!) !== 0) throw new Trap('misaligned return pointer', 'abi_violation');
+      if (p % resultAlign !== 0) throw new Trap('misaligned return pointer', 'abi_violation');
       storeResult(cx, s, p, r);
       return undefined;
     }
     return lowerResult ? lowerResult(cx, s, r) : undefined;
+  };
+  // One or two flat-lifted parameters (most wasi:http and wasi:io calls): no argument array, no spread call.
+  if (flatParams.length <= MAX_FLAT_PARAMS && paramTypes.length <= 2) {
+    const lift0 = makeLiftFlat(paramTypes[0]!);
+    if (paramTypes.length === 1) {
+      return (...v: FlatVal[]) => {
+        const cx = register.cx!;
+        if (cx.rewinding) cx.stopRewind();
+        const s = cx.slots[slot]!;
+        return finish(cx, s, v, impl(cx, lift0(cx, s, v, 0)));
+      };
+    }
+    const lift1 = makeLiftFlat(paramTypes[1]!);
+    const off1 = flattenType(paramTypes[0]!).length;
+    return (...v: FlatVal[]) => {
+      const cx = register.cx!;
+      if (cx.rewinding) cx.stopRewind();
+      const s = cx.slots[slot]!;
+      return finish(cx, s, v, impl(cx, lift0(cx, s, v, 0), lift1(cx, s, v, off1)));
+    };
+  }
+  return (...v: FlatVal[]) => {
+    const cx = register.cx!;
+    if (cx.rewinding) cx.stopRewind();
+    const s = cx.slots[slot]!;
+    return finish(cx, s, v, impl(cx, ...liftArgs(cx, s, v)));
   };
 }
 
