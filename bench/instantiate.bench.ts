@@ -4,8 +4,8 @@
  * (a) `new WebAssembly.Instance` of hello's main core module with no-op imports — the baseline;
  * (a') the same, for the Asyncify-instrumented copy of that module Micron actually runs;
  * (b) Micron's `PreparedComponent#instantiate` only;
- * (c) Micron instantiate + handle: a whole `Invocation#run` until the guest is done and its
- *     web `Response` exists (what the HTTP layer then writes);
+ * (c) Micron instantiate + handle: a whole `Invocation#start` until the guest is done and its
+ *     web `Response` exists (what the HTTP layer then writes), synchronously as the server runs it;
  * (c') the same, plus reading that `Response` body back through undici (what an in-process
  *     `host.fetch()` caller pays on top);
  * (d) the `instantiate()` jco generates (`transpile --instantiation sync`) with preview2-shim imports.
@@ -109,12 +109,13 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
     maxHeaderBytes: DEFAULT_LIMITS.maxHeaderBytes,
   };
   const request = (): GuestRequest => ({ method: 'GET', pathWithQuery: '/', scheme: 'http', authority: 'localhost', headers: [], body: null, maxBodyBytes: 0 });
-  const handleOnly = async (): Promise<Invocation> => {
+  // What the server does per request: hello answers without waiting, so `start` returns the
+  // Response itself and the guest has finished (and its instance is released) when it returns.
+  const handleOnly = (): Invocation => {
     const inv = new Invocation(prepared, 'bench', policy);
-    const { response, done } = inv.run(request(), DEFAULT_LIMITS.deadlineMs);
-    await response;
-    await done;
-    if (inv.outcome?.kind !== 'ok') throw new Error(`hello failed: ${JSON.stringify(inv.outcome)}`);
+    let finished = false;
+    const response = inv.start(request(), DEFAULT_LIMITS.deadlineMs, () => (finished = true));
+    if (!(response instanceof Response) || !finished || inv.outcome?.kind !== 'ok') throw new Error(`hello failed: ${JSON.stringify(inv.outcome)}`);
     return inv;
   };
   const invoke = async (): Promise<Invocation> => {
@@ -155,7 +156,7 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
         fn: () => prepared.release(prepared.instantiate()),
         keep: () => prepared.instantiate(),
       },
-      { name: '(c) Micron instantiate + handle (Invocation.run)', fn: handleOnly },
+      { name: '(c) Micron instantiate + handle (Invocation.start)', fn: handleOnly },
       { name: "(c') (c) + reading the Response body via undici", fn: invoke },
       { name: '(d) jco generated instantiate()', fn: jcoInstance, keep: jcoInstance },
     ];

@@ -64,4 +64,18 @@ describe('Limiter', () => {
     await new Promise((r) => setImmediate(r));
     expect(l.stats()).toMatchObject({ inFlight: 0, queued: 0 });
   });
+
+  it('keeps an idle function\'s state between requests, and forgets idle functions once it tracks too many', () => {
+    const l = new Limiter(100);
+    for (let i = 0; i < 3; i++) (l.acquire('steady', lim(1, 0)) as Permit).release();
+    expect(l.stats().functions.steady).toMatchObject({ inFlight: 0, admitted: 3 });
+    const held = l.acquire('busy', lim(1, 0)) as Permit;
+    for (let i = 0; i < 3000; i++) (l.acquire(`fn-${i}`, lim(1, 0)) as Permit).release();
+    const tracked = Object.keys(l.stats().functions);
+    expect(tracked.length).toBeLessThanOrEqual(1025);
+    // A function with a request in flight is never forgotten.
+    expect(tracked).toContain('busy');
+    held.release();
+    expect(l.stats().inFlight).toBe(0);
+  });
 });

@@ -28,6 +28,9 @@ export interface Permit {
   release(): void;
 }
 
+/** Idle functions whose admission state is kept (see `Limiter.dropIfIdle`). */
+const IDLE_LANES_KEPT = 1024;
+
 /** Why a request was refused. */
 export type Refusal = { refused: 'queue_full' | 'queue_timeout' | 'aborted'; waitedMs: number };
 
@@ -128,7 +131,7 @@ export class Limiter {
     }
     if (lane.live >= limits.maxQueued) {
       lane.refused++;
-      this.dropIfIdle(key, lane);
+      this.dropIfIdle(lane);
       return { refused: 'queue_full', waitedMs: 0 };
     }
     const l = lane;
@@ -143,12 +146,12 @@ export class Limiter {
         l.forget();
         this.onQueueChange?.(key, -1);
         if (l.live === 0) this.waiting.delete(key);
-        this.dropIfIdle(key, l);
+        this.dropIfIdle(l);
         resolve({ refused: why, waitedMs: performance.now() - w.since });
       };
       if (abort?.aborted) {
         l.refused++;
-        this.dropIfIdle(key, l);
+        this.dropIfIdle(l);
         resolve({ refused: 'aborted', waitedMs: 0 });
         return;
       }
@@ -183,7 +186,7 @@ export class Limiter {
         lane.inFlight--;
         this.inFlight--;
         if (this.waiting.size > 0) this.dispatch();
-        this.dropIfIdle(key, lane);
+        this.dropIfIdle(lane);
       },
     };
   }
@@ -213,11 +216,20 @@ export class Limiter {
     }
   }
 
-  /** Forgets a function with nothing running or waiting, so the map does not grow with every name ever called. */
-  private dropIfIdle(key: string, lane: Lane): void {
-    if (lane.inFlight === 0 && lane.live === 0 && this.lanes.get(key) === lane) {
-      this.lanes.delete(key);
-      this.waiting.delete(key);
+  /**
+   * Keeps the map from growing with every name ever called: once it holds
+   * more than {@link IDLE_LANES_KEPT} functions, every function with nothing
+   * running or waiting is forgotten in one sweep. Below that an idle lane
+   * stays, so a function called one request at a time does not create and
+   * drop its lane on every request.
+   */
+  private dropIfIdle(lane: Lane): void {
+    if (lane.inFlight !== 0 || lane.live !== 0 || this.lanes.size <= IDLE_LANES_KEPT) return;
+    for (const [k, l] of this.lanes) {
+      if (l.inFlight === 0 && l.live === 0) {
+        this.lanes.delete(k);
+        this.waiting.delete(k);
+      }
     }
   }
 }
