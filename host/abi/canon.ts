@@ -846,7 +846,7 @@ export function lowerImport(ft: FuncType, impl: HostFn, slot: number): CoreFn {
     return lowerResult ? lowerResult(cx, s, r) : undefined;
   };
   // One or two flat-lifted parameters (most wasi:http and wasi:io calls): no argument array, no spread call.
-  if (flatParams.length <= MAX_FLAT_PARAMS && paramTypes.length <= 2) {
+  if (flatParams.length <= MAX_FLAT_PARAMS && paramTypes.length >= 1 && paramTypes.length <= 2) {
     const lift0 = makeLiftFlat(paramTypes[0]!);
     if (paramTypes.length === 1) {
       return (...v: FlatVal[]) => {

@@ -17,6 +17,7 @@
  *   next request sees exactly what a fresh instance would.
  */
 import { Worker } from 'node:worker_threads';
+import { customSectionName, readSections, writeSections } from '../wasi/preview1/core-module.js';
 
 /** Exports Asyncify adds; the runtime drives suspension through them. */
 export const ASYNCIFY_EXPORTS = [
@@ -79,39 +80,5 @@ export function instrument(
  * debugged by name.
  */
 function withoutNameSection(bytes: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  let pos = 8;
-  const u32 = (): number => {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = bytes[pos++]!;
-      result |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result >>> 0;
-      shift += 7;
-    }
-  };
-  while (pos < bytes.length) {
-    const start = pos;
-    const id = bytes[pos++]!;
-    const size = u32();
-    const end = pos + size;
-    let keep = true;
-    if (id === 0) {
-      const nameStart = pos;
-      const len = u32();
-      const name = new TextDecoder().decode(bytes.subarray(pos, pos + len));
-      pos = nameStart;
-      keep = name !== 'name';
-    }
-    if (keep) parts.push(bytes.subarray(start, end));
-    pos = end;
-  }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return writeSections(readSections(bytes).filter((s) => s.id !== 0 || customSectionName(s.payload) !== 'name'));
 }

@@ -16,6 +16,7 @@ import type { ComponentStructure, CanonOpts, CoreExportAlias } from './component
 import { parseInterfaceName, type HostInterfaces } from '../wasi/imports.js';
 import type { FuncType, ResourceType } from '../abi/types.js';
 import type { HostFn, StringEncoding } from '../abi/canon.js';
+import { ExternKind, readImportKinds, readSections, SectionId } from '../wasi/preview1/core-module.js';
 
 /** A core func the host provides. */
 export type HostCoreFunc =
@@ -285,51 +286,10 @@ export function planComponent(
 
 /** True when a core module defines a memory, globals or a start function: state that must be fresh per request. */
 export function hasStateSections(bytes: Uint8Array): boolean {
-  let pos = 8;
-  const u32 = (): number => {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = bytes[pos++]!;
-      result |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result >>> 0;
-      shift += 7;
-    }
-  };
-  while (pos < bytes.length) {
-    const id = bytes[pos++]!;
-    const size = u32();
+  for (const { id, payload } of readSections(bytes)) {
     if (id === 5 || id === 6 || id === 8 || id === 11) return true; // memory, global, start, data
-    if (id === 2) {
-      // Imported memories or globals are state too.
-      const end = pos + size;
-      let p = pos;
-      const r = (): number => {
-        let result = 0;
-        let shift = 0;
-        for (;;) {
-          const b = bytes[p++]!;
-          result |= (b & 0x7f) << shift;
-          if ((b & 0x80) === 0) return result >>> 0;
-          shift += 7;
-        }
-      };
-      const count = r();
-      for (let k = 0; k < count && p < end; k++) {
-        p += r();
-        p += r();
-        const kind = bytes[p++]!;
-        if (kind === 0x02 || kind === 0x03) return true;
-        if (kind === 0x00) r();
-        else if (kind === 0x01) {
-          p++;
-          const flags = bytes[p++]!;
-          r();
-          if (flags & 1) r();
-        }
-      }
-    }
-    pos += size;
+    // Imported memories or globals are state too.
+    if (id === SectionId.import && readImportKinds(payload).some((k) => k === ExternKind.memory || k === ExternKind.global)) return true;
   }
   return false;
 }

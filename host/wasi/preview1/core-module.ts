@@ -1,8 +1,9 @@
 /**
  * Just enough of the core WebAssembly binary format to prepare a command
- * module for snapshots: list sections, read the export and global sections,
- * decode one tiny function body, append exports, empty the data section.
- * Everything else is copied byte for byte.
+ * module for snapshots (list sections, read the export and global sections,
+ * decode one tiny function body, append exports, empty the data section) and
+ * for the deploy-time checks of host/compile (import kinds, custom section
+ * names). Everything else is copied byte for byte.
  */
 
 /** One top-level section: its id and its payload (a view into the module). */
@@ -162,6 +163,25 @@ function skipImportDesc(r: ByteReader): number {
     throw new TypeError(`wasm: unknown import kind ${kind}`);
   }
   return kind;
+}
+
+/** The kind ({@link ExternKind}) of every import, in order. */
+export function readImportKinds(payload: Uint8Array | undefined): number[] {
+  const out: number[] = [];
+  if (payload === undefined) return out;
+  const r = new ByteReader(payload);
+  const n = r.u32();
+  for (let i = 0; i < n; i++) {
+    r.name();
+    r.name();
+    out.push(skipImportDesc(r));
+  }
+  return out;
+}
+
+/** The name of a custom section (id 0), from its payload. */
+export function customSectionName(payload: Uint8Array): string {
+  return new ByteReader(payload).name();
 }
 
 /** Counts imported functions and globals. */
