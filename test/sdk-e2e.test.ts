@@ -132,17 +132,40 @@ function call(fn: string, rest = '/', init?: RequestInit): Promise<Response> {
 const host = { public: 0, admin: 0, log: '' };
 let server: ChildProcess | undefined;
 
-/** A local upstream for the proxies: answers 418 with a 100,000-byte body that starts with the request line. */
+/**
+ * A local upstream for the proxies: answers 418 with a 100,000-byte body that
+ * starts with the request line; `/gate/<name>?n=N` answers nobody until N
+ * requests for that gate are waiting (proof that they were in flight
+ * together); `/hang` never answers.
+ */
 const upstream = { port: 0, hits: [] as string[] };
+const gates = new Map<string, http.ServerResponse[]>();
 const upstreamServer = http.createServer((req, res) => {
   upstream.hits.push(`${req.method} ${req.url}`);
+  const url = new URL(req.url ?? '/', 'http://upstream');
+  if (url.pathname === '/hang') return;
+  if (url.pathname.startsWith('/gate/')) {
+    const waiting = gates.get(url.pathname) ?? [];
+    gates.set(url.pathname, waiting);
+    waiting.push(res);
+    if (waiting.length === Number(url.searchParams.get('n'))) for (const r of waiting.splice(0)) r.end(`released ${url.pathname}`);
+    return;
+  }
   res.writeHead(418, { 'content-type': 'application/x-test' });
   res.end(`${req.method} ${req.url} `.padEnd(100_000, '.'));
+});
+/** A server no function may reach: it counts what arrives anyway. */
+const offList = { port: 0, hits: 0 };
+const offListServer = http.createServer((_req, res) => {
+  offList.hits++;
+  res.end('should never be reached');
 });
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => upstreamServer.listen(0, '127.0.0.1', resolve));
   upstream.port = (upstreamServer.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => offListServer.listen(0, '127.0.0.1', resolve));
+  offList.port = (offListServer.address() as AddressInfo).port;
 
   const args = ['serve', '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', '--data-dir', path.join(scratch, 'data'), '--no-examples'];
   server = spawnCli(args, cliEnv({ MICRON_ADMIN_TOKEN: TOKEN }));
@@ -172,7 +195,9 @@ afterAll(async () => {
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
   }
   killAll();
+  upstreamServer.closeAllConnections();
   await new Promise((resolve) => upstreamServer.close(resolve));
+  await new Promise((resolve) => offListServer.close(resolve));
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -353,6 +378,9 @@ describe('Rust examples, built by `micron build` and served by `micron serve`', 
 describe('Go examples, built by `micron build` and served by `micron serve`', () => {
   const t = toolchains.go;
   checkToolchain(t);
+  /** go-proxy, built once for the tests that deploy it under several names. */
+  let goProxyBuild: Promise<string> | undefined;
+  const goProxy = (): Promise<string> => (goProxyBuild ??= build(path.join('components', 'go-proxy'), path.join(scratch, 'go-proxy.wasm')));
 
   it.skipIf(t.skip)(
     'go-hello answers every request with 200 text/plain "Hello from Go!"',
@@ -378,20 +406,73 @@ describe('Go examples, built by `micron build` and served by `micron serve`', ()
   );
 
   it.skipIf(t.skip)(
-    'go-proxy documents outbound HTTP as unsupported: 502 {"supported":false}, even when allowed, and nothing reaches the upstream',
+    'go-proxy is denied (502, with the reason) off the allow-list, nothing reaches the destination, and it relays the upstream when allowed',
     async () => {
-      const wasm = await buildAndDeploy('go-proxy');
+      const wasm = await goProxy();
+      await deploy(wasm, 'go-proxy');
       const hits = upstream.hits.length;
-      for (const allowed of [false, true]) {
-        if (allowed) expect(await deploy(wasm, 'go-proxy', allowUpstream())).toBe('v2');
-        const res = await call('go-proxy', upstreamQuery());
-        expect(res.status).toBe(502);
-        expect(res.headers.get('content-type')).toBe('application/json');
-        const body = (await res.json()) as { error?: unknown; supported?: unknown };
-        expect(body.supported).toBe(false);
-        expect(body.error).toMatch(/^Get "http:\/\/127\.0\.0\.1:\d+\/up\?a=1": dial tcp/);
-      }
+      const denied = await call('go-proxy', upstreamQuery());
+      expect(denied.status).toBe(502);
+      expect(denied.headers.get('content-type')).toBe('application/json');
+      const host = `127.0.0.1:${upstream.port}`;
+      expect(await denied.json()).toEqual({
+        error: `Get "http://${host}/up?a=1": micron: outbound request denied: host "${host}" is not in this function's allowedHosts`,
+      });
       expect(upstream.hits.length).toBe(hits);
+
+      expect(await deploy(wasm, 'go-proxy', allowUpstream())).toBe('v2');
+      const relayed = await call('go-proxy', upstreamQuery());
+      expect(relayed.status).toBe(418);
+      expect(relayed.headers.get('content-type')).toBe('application/x-test');
+      expect(relayed.headers.get('x-proxied-from')).toBe(`http://${host}/up?a=1`);
+      const text = await relayed.text();
+      expect(text.length).toBe(100_000);
+      expect(text.startsWith('GET /up?a=1 ')).toBe(true);
+      expect(upstream.hits.at(-1)).toBe('GET /up?a=1');
+
+      // Allowed: the upstream. Not allowed: any other port on the same address.
+      const other = `http://127.0.0.1:${offList.port}/secret`;
+      const elsewhere = await call('go-proxy', `/?url=${encodeURIComponent(other)}`);
+      expect(elsewhere.status).toBe(502);
+      expect(((await elsewhere.json()) as { error: string }).error).toBe(
+        `Get "${other}": micron: outbound request denied: host "127.0.0.1:${offList.port}" is not in this function's allowedHosts`,
+      );
+      expect(offList.hits).toBe(0);
+
+      const usage = await call('go-proxy', '/');
+      expect(usage.status).toBe(400);
+      expect(await usage.json()).toEqual({ error: 'missing ?url=' });
+    },
+    TIMEOUT,
+  );
+
+  it.skipIf(t.skip)(
+    'go-proxy keeps several requests to one function in flight at once (a paused instance does not hold up the others)',
+    async () => {
+      await deploy(await goProxy(), 'go-proxy-pool', allowUpstream());
+      // The gate answers only when all four are waiting at the upstream, so they must all be paused at once.
+      const gate = upstreamQuery('/gate/pool?n=4');
+      const answers = await Promise.all([0, 1, 2, 3].map(() => call('go-proxy-pool', gate)));
+      for (const res of answers) {
+        expect(res.status).toBe(200);
+        expect(await res.text()).toBe('released /gate/pool');
+      }
+    },
+    TIMEOUT,
+  );
+
+  it.skipIf(t.skip)(
+    "go-proxy answers 504 when the upstream hangs past the function's deadline, and serves the next request",
+    async () => {
+      await deploy(await goProxy(), 'go-proxy-deadline', { ...allowUpstream(), limits: { deadlineMs: 1500 } });
+      const started = Date.now();
+      const hung = await call('go-proxy-deadline', upstreamQuery('/hang'));
+      expect(hung.status).toBe(504);
+      expect(((await hung.json()) as { error: { code: string } }).error.code).toBe('deadline_exceeded');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+      const next = await call('go-proxy-deadline', upstreamQuery());
+      expect(next.status).toBe(418);
+      expect((await next.text()).length).toBe(100_000);
     },
     TIMEOUT,
   );

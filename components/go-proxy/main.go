@@ -1,19 +1,25 @@
-// go-proxy shows what outbound HTTP does in a Go function today: it fails
-// cleanly. A Go function is a WASI preview 1 command, and preview 1 has no
-// sockets (Micron grants none), so net/http's client cannot dial; the
-// handler turns that into a 502 with the error, instead of hanging or
-// crashing. See README.md for why and for the way forward.
-//
-//	GET /?url=http://example.com/   502 {"error": "...", "supported": false}
+// go-proxy relays one upstream response: GET /?url=<absolute URL> fetches
+// the URL with net/http over the host's outbound HTTP (micron.Transport)
+// and answers with the upstream's status, Content-Type and body, plus
+// X-Proxied-From. The host only lets it reach the hosts in the function's
+// allowedHosts. See README.md for the contract.
 package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
-	"time"
 
 	"micron.dev/sdk/go/micron"
 )
+
+// client goes through the host (http.Get would too: the SDK makes
+// micron.Transport http.DefaultClient's transport) and relays redirects
+// instead of following them, like the other proxies.
+var client = &http.Client{
+	Transport:     &micron.Transport{},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
 func main() {
 	micron.Serve(http.HandlerFunc(proxy))
@@ -22,18 +28,25 @@ func main() {
 func proxy(w http.ResponseWriter, r *http.Request) {
 	target := r.URL.Query().Get("url")
 	if target == "" {
-		target = "http://example.com/"
+		writeError(w, http.StatusBadRequest, "missing ?url=")
+		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	client := &http.Client{Timeout: 2 * time.Second}
 	resp, err := client.Get(target)
 	if err != nil {
-		w.WriteHeader(http.StatusBadGateway)
-		json.NewEncoder(w).Encode(map[string]any{"error": err.Error(), "supported": false})
+		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
 	defer resp.Body.Close()
-	// Not reached under Micron today; kept so the handler is correct wherever dialing works.
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	w.Header().Set("X-Proxied-From", target)
 	w.WriteHeader(resp.StatusCode)
-	json.NewEncoder(w).Encode(map[string]any{"status": resp.StatusCode, "supported": true})
+	io.Copy(w, resp.Body)
+}
+
+func writeError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": message})
 }

@@ -276,6 +276,45 @@ describe('CommandRunner (CGI contract over a hand-written preview1 command)', ()
     await expect(CommandRunner.compile(noStart)).rejects.toMatchObject({ code: 'unsupported_exports' });
   });
 
+  it('accepts the functions of micron:http/outbound, and refuses any other name in that module', async () => {
+    const outbound = await parse(`(module
+      (import "micron:http/outbound@0.1.0" "start" (func (param i32 i32 i32) (result i32)))
+      (import "micron:http/outbound@0.1.0" "take-result" (func (param i32 i32 i32) (result i32)))
+      (memory (export "memory") 1) (func (export "_start")))`);
+    await expect(CommandRunner.compile(outbound)).resolves.toBeInstanceOf(CommandRunner);
+    const stranger = await parse(`(module (import "micron:http/outbound@0.1.0" "frob" (func)) (memory (export "memory") 1) (func (export "_start")))`);
+    await expect(CommandRunner.compile(stranger)).rejects.toMatchObject({
+      code: 'unsupported_imports',
+      message: expect.stringMatching(/only wasi_snapshot_preview1 and micron:http\/outbound@0\.1\.0 functions; this one also imports micron:http\/outbound@0\.1\.0\.frob/),
+    });
+  });
+
+  it('fails the outbound requests of a command it cannot pause and resume, at once and with the reason', async () => {
+    const req = enc.encode('GET http://127.0.0.1:9/ HTTP/1.1\r\n\r\n');
+    const status = enc.encode('Status: 200\n\n');
+    const runner = await runnerFor(`(module
+      (import "${P1}" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (import "micron:http/outbound@0.1.0" "start" (func $start (param i32 i32 i32) (result i32)))
+      (import "micron:http/outbound@0.1.0" "state" (func $state (param i32) (result i32)))
+      (import "micron:http/outbound@0.1.0" "result-len" (func $len (param i32) (result i32)))
+      (import "micron:http/outbound@0.1.0" "take-result" (func $take (param i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 64) "${watBytes(status)}")
+      (data (i32.const 1024) "${watBytes(req)}")
+      (func (export "_start") (local $t i32)
+        (local.set $t (call $start (i32.const 1024) (i32.const ${req.length}) (i32.const 0)))
+        ;; the ticket's state as a digit, right after the status line's blank line
+        (i32.store8 (i32.const ${64 + status.length}) (i32.add (i32.const 48) (call $state (local.get $t))))
+        (i32.store (i32.const 0) (i32.const 64))
+        (i32.store (i32.const 4) (i32.const ${status.length + 1}))
+        (i32.store (i32.const 8) (i32.const 4096))
+        (i32.store (i32.const 12) (call $take (local.get $t) (i32.const 4096) (call $len (local.get $t))))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 2) (i32.const 16)))))`);
+    const res = await runner.run(request({ outbound: { allowedHosts: ['*'], maxResponseBytes: 1024, maxOutboundResponseBytes: 1024 } }));
+    // State 2: failed, with an `unavailable` error, and nothing was sent anywhere.
+    expect(dec.decode(res.body)).toBe('2unavailable\nmicron: outbound HTTP is not available to this module: the host can pause and resume only Go wasip1 programs');
+  });
+
   it('cuts stderr at its limit and says so', async () => {
     const runner = await runnerFor(rawWat({ stdout: 'Status: 200\n\n', stderr: 'e'.repeat(100) }));
     const res = await runner.run(request({ limits: { stderrBytes: 10 } }));

@@ -16,22 +16,34 @@
  *   output that does not parse is a {@link CommandError} (`guest_error`,
  *   HTTP 500; the server answers with a generic 500 and logs the details).
  *
- How each request gets its instance ({@link CommandMode}):
+ * How each request gets its instance ({@link CommandMode}):
  *
  * - `snapshot`: a Go module built with the SDK's `micron_snapshot` tag (what
  *   `micron build` does) is run once per configured environment until it
- *   pauses in `micron.Serve`; that state is captured, and one instance per
- *   configured environment is written back to it (memory and globals) before
- *   each request, so every request starts from exactly the paused state with
+ *   pauses in `micron.Serve`; that state is captured, and the environment's
+ *   instances are written back to it (memory and globals) before each
+ *   request, so every request starts from exactly the paused state with
  *   runtime and package init already done. See
  *   host/wasi/preview1/command-snapshot.ts for why that is sound for Go. The
  *   write-back runs in a `setImmediate` after each request, off the next
- *   request's latency when the host has a moment.
+ *   request's latency when the host has a moment. Each environment keeps a
+ *   small pool of instances (at most {@link CommandRunnerOptions.maxInstances}
+ *   alive, each with its own preview1 state), so that requests paused for
+ *   outbound HTTP do not hold up the others.
  * - `fresh`: a new `WebAssembly.Instance` and `_start` per request: any other
  *   command, a snapshot the SDK declined, or `mode: 'fresh'`.
+ *
+ * Outbound HTTP (micron:http/outbound, host/wasi/micron-http/outbound.ts):
+ * the guest starts a request and pauses; {@link CommandRunner.run} awaits
+ * the response, then resumes the same instance, in a loop, every entry into
+ * the guest under the watchdog and every wait bounded by the same deadline.
+ * An instance that trapped, was stopped, or was abandoned while paused is
+ * never used again. {@link CommandRunner.runSync} cannot wait: there the
+ * guest's requests fail at once.
  */
 import { MicronError } from '../errors.ts';
 import { InstanceImage, pausableModule, resume, SNAPSHOT_MARKER, SNAPSHOT_PREPARE } from '../wasi/preview1/command-snapshot.ts';
+import type { PausableModule } from '../wasi/preview1/command-snapshot.ts';
 import { ExternKind, readExports, readImportModules, readSections, SectionId } from '../wasi/preview1/core-module.ts';
 import {
   DEFAULT_STDERR_LIMIT,
@@ -44,9 +56,14 @@ import {
 } from '../wasi/preview1/preview1.ts';
 import type { Preview1Options } from '../wasi/preview1/preview1.ts';
 import { GuestClock } from '../wasi/preview1/guest-clock.ts';
+import { GuestMemory } from '../wasi/preview1/guest-memory.ts';
 import { isProcExit } from '../wasi/preview1/proc.ts';
 import type { SleepPolicy } from '../wasi/preview1/poll.ts';
+import { DENY_ALL, Outbound, OUTBOUND_MODULE } from '../wasi/micron-http/outbound.ts';
+import type { OutboundPolicy, OutboundRun } from '../wasi/micron-http/outbound.ts';
 import { DeadlineExceeded, watchdog } from './watchdog/index.ts';
+
+export type { OutboundPolicy };
 
 /** One request as the runner sees it. */
 export interface CommandRequest {
@@ -64,11 +81,18 @@ export interface CommandRequest {
     stderrBytes?: number;
   };
   /**
-   * How long the guest may run, ms. Past it the guest is stopped, even in a
-   * loop that never yields, and `run` rejects with `DeadlineExceeded`.
-   * Default: no deadline.
+   * How long the guest may take, ms: running and waiting for outbound
+   * responses alike. A guest still running then is stopped, even in a loop
+   * that never yields; one still waiting is abandoned; either way `run`
+   * rejects with `DeadlineExceeded`. Default: no deadline.
    */
   deadlineMs?: number;
+  /**
+   * What the guest may reach with outbound HTTP (micron:http/outbound): the
+   * function's allowedHosts and limits. Default: nothing (every request is
+   * denied).
+   */
+  outbound?: OutboundPolicy;
 }
 
 /** The parsed response. */
@@ -80,6 +104,8 @@ export interface CommandResponse {
   stderr: string;
   /** Size of the guest's linear memory at the end of the run, in 64 KiB pages (for records and billing). */
   memoryPages?: number;
+  /** How many times the guest paused for outbound responses. */
+  suspensions?: number;
 }
 
 /** How requests get an instance (see the module comment). */
@@ -88,8 +114,9 @@ export type CommandMode = 'snapshot' | 'fresh';
 /** Options for {@link CommandRunner}. */
 export interface CommandRunnerOptions {
   /**
-   * The module's bytes. Needed for `snapshot` (the module is rewritten to
-   * export its globals); without them every request is `fresh`.
+   * The module's bytes. Needed for `snapshot` and for outbound HTTP (the
+   * module is rewritten to export its globals and its resume entry point);
+   * without them every request is `fresh` and cannot pause.
    */
   source?: Uint8Array;
   /** `fresh` forces a new instance per request; `auto` (default) picks the fastest mode that is sound. */
@@ -98,8 +125,19 @@ export interface CommandRunnerOptions {
   sleep?: SleepPolicy;
   /** argv[0] the guest sees (default `function.wasm`). */
   argv0?: string;
+  /**
+   * Most instances of one configured environment's snapshot alive at once
+   * (running, paused for outbound responses, or idle); a request that finds
+   * them all busy waits for one, within its deadline. Default 16.
+   */
+  maxInstances?: number;
+  /**
+   * `module` was compiled from this rewrite of `source` already (what
+   * {@link CommandRunner.compile} passes), so it is not rewritten and
+   * compiled a second time.
+   */
+  compiledFrom?: PausableModule;
 }
-
 /** A failed run: the guest trapped, exited non-zero, or answered something that does not parse. */
 export class CommandError extends MicronError {
   constructor(
@@ -115,23 +153,56 @@ export class CommandError extends MicronError {
   }
 }
 
-/** The instance kept for one configured environment in `snapshot` mode. */
-interface Slot {
-  image: InstanceImage;
-  wasi: Preview1;
+/** An instance with its own preview1 and outbound state, and what it is doing. */
+interface Lease {
   instance: WebAssembly.Instance | undefined;
-  /** True when the instance ran since it was last restored. */
+  readonly wasi: Preview1;
+  readonly outbound: Outbound;
+  readonly imports: WebAssembly.Imports;
+  /** The snapshot slot it belongs to; undefined for a `fresh` instance, used once. */
+  readonly slot: Slot | undefined;
+  /** True when it ran since it was last restored. */
   dirty: boolean;
+  /** True while a request holds it. */
+  busy: boolean;
+  /** It trapped or was stopped mid-request: never used again. */
+  broken: boolean;
+  /** Made beyond the slot's cap for a synchronous run: dropped afterwards. */
+  extra: boolean;
+}
+
+/** One configured environment's snapshot: its image and its instances. */
+interface Slot {
+  readonly image: InstanceImage;
+  /** Instances no request holds (clean, or waiting for their write-back), most recently used last. */
+  readonly idle: Lease[];
+  /** Instances held by requests (paused ones included), extra ones not counted. */
+  busy: number;
+  /** Requests waiting for an instance while `busy` is at the cap. */
+  readonly waiting: (() => void)[];
 }
 
 const MAX_SLOTS = 8;
+/** Idle instances kept per slot after a burst; more are dropped when released. */
+const MAX_IDLE = 4;
+const DEFAULT_MAX_INSTANCES = 16;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const latin1 = new TextDecoder('latin1');
+/** The names of micron:http/outbound's functions. */
+const OUTBOUND_FUNCTIONS: readonly string[] = Object.keys(new Outbound(new GuestMemory()).imports);
+
+/** Why a run cannot wait for outbound responses. */
+const CANNOT_WAIT = {
+  prepare: 'before micron.Serve: initialisation runs once, for the snapshot every request starts from',
+  sync: 'in a synchronous run (CommandRunner.runSync)',
+  fresh: 'to this module: the host can pause and resume only Go wasip1 programs',
+} as const;
 
 /**
- * Runs one compiled command module, one request at a time per call, with a
- * fresh guest state every time.
+ * Runs one compiled command module, one request per instance at a time,
+ * with a fresh guest state every time. A guest paused for outbound HTTP
+ * keeps its instance while the host waits; other requests run meanwhile.
  *
  * @example
  * ```ts
@@ -145,37 +216,37 @@ export class CommandRunner {
   readonly mode: CommandMode;
   readonly #module: WebAssembly.Module;
   readonly #globalCount: number;
+  /** The module exports the resume entry point: a paused guest can be continued. */
+  readonly #resumable: boolean;
   readonly #sleep: SleepPolicy;
   readonly #argv0: string;
   readonly #aliases: [string, string][];
+  readonly #maxInstances: number;
   readonly #slots = new Map<string, Slot | 'declined'>();
   #restores = 0;
 
   /**
-   * @param module - a compiled wasip1 command (used as is in `fresh` mode)
-   * @param options - pass `source` to enable snapshots
+   * @param module - a compiled wasip1 command (used as is without `source`)
+   * @param options - pass `source` to enable snapshots and outbound HTTP
    */
   constructor(module: WebAssembly.Module, options: CommandRunnerOptions = {}) {
+    const pausable = options.compiledFrom ?? (options.source ? pausableModule(options.source) : undefined);
+    this.#module = pausable && !options.compiledFrom ? new WebAssembly.Module(pausable.bytes) : module;
+    this.#resumable = pausable !== undefined;
+    this.#globalCount = pausable?.globalCount ?? 0;
+    this.mode = pausable?.snapshot && options.mode !== 'fresh' ? 'snapshot' : 'fresh';
     this.#sleep = options.sleep ?? 'virtual';
     this.#argv0 = options.argv0 ?? 'function.wasm';
-    const pausable = options.mode !== 'fresh' && options.source ? pausableModule(options.source) : undefined;
-    if (pausable) {
-      this.#module = new WebAssembly.Module(pausable.bytes);
-      this.#globalCount = pausable.globalCount;
-      this.mode = 'snapshot';
-    } else {
-      this.#module = module;
-      this.#globalCount = 0;
-      this.mode = 'fresh';
-    }
+    this.#maxInstances = Math.max(1, options.maxInstances ?? DEFAULT_MAX_INSTANCES);
     this.#aliases = importAliases(this.#module);
     checkShape(this.#module, this.#aliases);
   }
 
-  /** Compiles `bytes` and returns a runner with snapshots enabled where the module supports them. */
-  static async compile(bytes: Uint8Array, options: Omit<CommandRunnerOptions, 'source'> = {}): Promise<CommandRunner> {
-    const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
-    return new CommandRunner(module, { ...options, source: bytes });
+  /** Compiles `bytes` (rewritten for snapshots and resumption where the module allows it) and returns a runner. */
+  static async compile(bytes: Uint8Array, options: Omit<CommandRunnerOptions, 'source' | 'compiledFrom'> = {}): Promise<CommandRunner> {
+    const pausable = pausableModule(bytes);
+    const module = await WebAssembly.compile((pausable?.bytes ?? bytes) as Uint8Array<ArrayBuffer>);
+    return new CommandRunner(module, { ...options, ...(pausable ? { compiledFrom: pausable } : {}) });
   }
 
   /** How many times a snapshot instance was written back to its image (or replaced); for tests and metrics. */
@@ -189,13 +260,50 @@ export class CommandRunner {
     return this.#slot(env) ? 'snapshot' : 'fresh';
   }
 
-  /** Runs one request. Rejects with a {@link CommandError} when the guest fails. */
+  /**
+   * Runs one request. While the guest waits for outbound responses it is
+   * paused and this thread serves others; each entry into the guest runs
+   * under the watchdog, and the waits are bounded by the same deadline.
+   * Rejects with a {@link CommandError} when the guest fails, and with
+   * `DeadlineExceeded` past the deadline.
+   */
   async run(input: CommandRequest): Promise<CommandResponse> {
-    return this.runSync(input);
+    const deadlineAt = input.deadlineMs === undefined ? Infinity : performance.now() + input.deadlineMs;
+    const slot = this.mode === 'snapshot' ? this.#slot(input.env, input.deadlineMs) : undefined;
+    const lease = slot ? (this.#idle(slot) ?? (await this.#waitForInstance(slot, deadlineAt))) : this.#fresh();
+    try {
+      this.#begin(lease, input, this.#resumable ? undefined : CANNOT_WAIT.fresh);
+      let code = this.#enter(lease, deadlineAt);
+      let suspensions = 0;
+      while (code === undefined && lease.outbound.pending > 0) {
+        suspensions++;
+        await this.#waitForOutbound(lease, deadlineAt);
+        code = this.#enter(lease, deadlineAt);
+      }
+      return { ...this.#response(lease.wasi, code ?? 0), suspensions };
+    } finally {
+      this.#release(lease);
+    }
   }
 
-  /** {@link CommandRunner.run}, synchronously (the guest runs on this thread either way). */
+  /**
+   * {@link CommandRunner.run}, synchronously, for callers that cannot wait:
+   * the guest's outbound requests fail at once (`unavailable`).
+   */
   runSync(input: CommandRequest): CommandResponse {
+    const deadlineAt = input.deadlineMs === undefined ? Infinity : performance.now() + input.deadlineMs;
+    const slot = this.mode === 'snapshot' ? this.#slot(input.env, input.deadlineMs) : undefined;
+    const lease = slot ? (this.#idle(slot) ?? this.#extra(slot)) : this.#fresh();
+    try {
+      this.#begin(lease, input, CANNOT_WAIT.sync);
+      return this.#response(lease.wasi, this.#enter(lease, deadlineAt) ?? 0);
+    } finally {
+      this.#release(lease);
+    }
+  }
+
+  /** Points the lease's preview1 and outbound state at this request. */
+  #begin(lease: Lease, input: CommandRequest, cannotWait: string | undefined): void {
     const options: Preview1Options = {
       args: [this.#argv0],
       env: encodeEnv(cgiEnvironment(input)),
@@ -205,8 +313,59 @@ export class CommandRunner {
       sleep: this.#sleep,
       aliases: this.#aliases,
     };
-    const slot = this.mode === 'snapshot' ? this.#slot(input.env, input.deadlineMs) : undefined;
-    const { wasi, code } = slot ? this.#runInSlot(slot, options, input.deadlineMs) : this.#runFresh(options, input.deadlineMs);
+    // Restored clocks start at the image's virtual offset: time never runs backwards for the guest.
+    if (lease.slot) options.clock = new GuestClock(lease.slot.image.clockOffsetNs);
+    lease.wasi.reset(options);
+    const run: OutboundRun = { policy: input.outbound ?? DENY_ALL, ...(cannotWait !== undefined ? { unavailable: cannotWait } : {}) };
+    lease.outbound.begin(run);
+  }
+
+  /**
+   * Enters the guest: `_start` for a fresh instance, else the resume entry
+   * point (a restored snapshot, or a guest paused for outbound HTTP). Returns
+   * the exit code, or undefined when the guest returned or paused. A trap or
+   * the deadline marks the lease broken.
+   */
+  #enter(lease: Lease, deadlineAt: number): number | undefined {
+    lease.dirty = true;
+    try {
+      // A fresh instance is made under the deadline too: a module's start function is guest code.
+      const entry = lease.instance === undefined ? startFresh : resumeLease;
+      if (deadlineAt === Infinity) entry(this.#module, lease);
+      else {
+        const left = deadlineAt - performance.now();
+        if (left <= 0) throw new DeadlineExceeded();
+        watchdog.call(entry, this.#module, lease, left);
+      }
+      return undefined;
+    } catch (error) {
+      if (isProcExit(error)) return error.code;
+      lease.broken = true; // a trapped (or stopped) instance is never reused
+      if (error instanceof DeadlineExceeded) throw error;
+      throw trapError(error, lease.wasi);
+    }
+  }
+
+  /** Waits until one of the guest's outbound requests settles, or rejects with DeadlineExceeded at the deadline. */
+  async #waitForOutbound(lease: Lease, deadlineAt: number): Promise<void> {
+    const settled = lease.outbound.whenSettled();
+    if (deadlineAt === Infinity) return settled;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadlineAt - performance.now()), true);
+    });
+    try {
+      if (await Promise.race([settled.then(() => false), expired])) {
+        lease.broken = true; // paused mid-request: never resumed, never reused
+        throw new DeadlineExceeded('the function was still waiting for an outbound HTTP response at its deadline');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Reads the run's outcome from the lease's preview1 state. */
+  #response(wasi: Preview1, code: number): CommandResponse {
     const stderr = wasi.stderr.text() + (wasi.stderr.overflowed ? '\n[stderr truncated]' : '');
     if (code !== 0) throw new CommandError(`function exited with code ${code}`, stderr, code);
     if (wasi.stdout.overflowed) {
@@ -221,50 +380,102 @@ export class CommandRunner {
     return { ...parseCgiResponse(wasi.stdout.bytes(), stderr), stderr, memoryPages };
   }
 
-  #runFresh(options: Preview1Options, deadlineMs: number | undefined): { wasi: Preview1; code: number } {
-    const wasi = new Preview1(options);
-    try {
-      const code = deadlineMs === undefined ? startFresh(this.#module, wasi) : watchdog.call(startFresh, this.#module, wasi, deadlineMs);
-      return { wasi, code };
-    } catch (error) {
-      if (error instanceof DeadlineExceeded) throw error;
-      throw trapError(error, wasi);
-    }
+  /** A new lease: an instance-to-be with its own preview1 and outbound state. */
+  #lease(slot: Slot | undefined, wasi: Preview1, extra = false): Lease {
+    const outbound = new Outbound(wasi.memory);
+    const imports = { ...wasi.imports, [OUTBOUND_MODULE]: outbound.imports };
+    return { instance: undefined, wasi, outbound, imports, slot, dirty: false, busy: true, broken: false, extra };
   }
 
-  #runInSlot(slot: Slot, options: Preview1Options, deadlineMs: number | undefined): { wasi: Preview1; code: number } {
-    this.#clean(slot);
-    const instance = slot.instance!;
-    const wasi = slot.wasi;
-    // Restored clocks start at the image's virtual offset: time never runs backwards for the guest.
-    wasi.reset({ ...options, clock: new GuestClock(slot.image.clockOffsetNs) });
-    slot.dirty = true;
-    let code = 0; // returning from the resume (pausing again) counts as exit 0
-    try {
-      if (deadlineMs === undefined) resume(instance);
-      else watchdog.call(resume, instance, undefined, deadlineMs);
-    } catch (error) {
-      if (!isProcExit(error)) {
-        slot.instance = undefined; // a trapped (or stopped) instance is never reused
-        if (error instanceof DeadlineExceeded) throw error;
-        throw trapError(error, wasi);
+  /** A lease for a `fresh` run: a new instance, started from `_start`, used once. */
+  #fresh(): Lease {
+    return this.#lease(undefined, new Preview1({ args: [this.#argv0], env: {}, sleep: this.#sleep, aliases: this.#aliases }));
+  }
+
+  /** A clean idle instance of the slot, taken; undefined when none is idle and the slot is at its cap. */
+  #idle(slot: Slot): Lease | undefined {
+    let lease: Lease | undefined;
+    // Prefer one whose write-back already ran.
+    for (let i = slot.idle.length - 1; i >= 0; i--) {
+      if (!slot.idle[i]!.dirty) {
+        lease = slot.idle.splice(i, 1)[0];
+        break;
       }
-      code = error.code;
     }
-    setImmediate(() => this.#clean(slot));
-    return { wasi, code };
+    lease ??= slot.idle.pop();
+    if (!lease) {
+      if (slot.busy >= this.#maxInstances) return undefined;
+      lease = this.#lease(slot, this.#slotPreview1());
+      lease.dirty = true;
+    }
+    this.#clean(lease); // if this throws (out of memory), the lease is simply dropped
+    slot.busy++;
+    lease.busy = true;
+    return lease;
   }
 
-  /** Makes the slot's instance its image again (a new instance if it has none or its memory grew). */
-  #clean(slot: Slot): void {
-    if (slot.instance && !slot.dirty) return;
-    this.#restores++;
-    if (!slot.instance || !slot.image.restore(slot.instance)) {
-      slot.instance = new WebAssembly.Instance(this.#module, slot.wasi.imports);
-      slot.wasi.memory.bind(slot.instance.exports.memory as WebAssembly.Memory);
-      slot.image.restore(slot.instance);
+  /** An instance beyond the slot's cap, for a synchronous run that cannot wait; dropped afterwards. */
+  #extra(slot: Slot): Lease {
+    const lease = this.#lease(slot, this.#slotPreview1(), true);
+    lease.dirty = true;
+    this.#clean(lease);
+    return lease;
+  }
+
+  /** Waits for an instance of the slot to be released, within the deadline. */
+  async #waitForInstance(slot: Slot, deadlineAt: number): Promise<Lease> {
+    for (;;) {
+      const left = deadlineAt - performance.now();
+      if (left <= 0) throw new DeadlineExceeded('the function had no free instance before its deadline (all were waiting for outbound HTTP)');
+      let timer: NodeJS.Timeout | undefined;
+      let wake!: () => void;
+      const released = new Promise<void>((resolve) => {
+        wake = resolve;
+        slot.waiting.push(resolve);
+        if (left !== Infinity) timer = setTimeout(resolve, left);
+      });
+      await released;
+      clearTimeout(timer);
+      const index = slot.waiting.indexOf(wake);
+      if (index >= 0) slot.waiting.splice(index, 1);
+      const lease = this.#idle(slot);
+      if (lease) return lease;
     }
-    slot.dirty = false;
+  }
+
+  /** The request is done with the lease: its outbound requests stop, and a healthy slot instance goes back to the pool. */
+  #release(lease: Lease): void {
+    lease.outbound.end();
+    lease.busy = false;
+    const slot = lease.slot;
+    if (!slot || lease.extra) return;
+    slot.busy--;
+    if (!lease.broken && slot.idle.length < MAX_IDLE) {
+      slot.idle.push(lease);
+      // The write-back runs when the host has a moment, off the next request's path.
+      setImmediate(() => {
+        if (!lease.busy) this.#clean(lease);
+      });
+    }
+    slot.waiting.shift()?.();
+  }
+
+  /** Makes the lease's instance its slot's image again (a new instance if it has none or its memory grew). */
+  #clean(lease: Lease): void {
+    const slot = lease.slot;
+    if (!slot || !lease.dirty) return;
+    this.#restores++;
+    if (!lease.instance || !slot.image.restore(lease.instance)) {
+      lease.instance = new WebAssembly.Instance(this.#module, lease.imports);
+      lease.wasi.memory.bind(lease.instance.exports.memory as WebAssembly.Memory);
+      slot.image.restore(lease.instance);
+    }
+    lease.dirty = false;
+  }
+
+  /** A preview1 state for a slot instance (`#begin` fills it in per request). */
+  #slotPreview1(): Preview1 {
+    return new Preview1({ args: [this.#argv0], env: {}, sleep: this.#sleep, aliases: this.#aliases });
   }
 
   /** The slot for a configured environment, prepared on first use; undefined if the guest declined the snapshot. */
@@ -291,7 +502,9 @@ export class CommandRunner {
       sleep: this.#sleep,
       aliases: this.#aliases,
     });
-    const instance = new WebAssembly.Instance(this.#module, wasi.imports);
+    const lease = this.#lease(undefined, wasi);
+    lease.outbound.begin({ policy: DENY_ALL, unavailable: CANNOT_WAIT.prepare });
+    const instance = new WebAssembly.Instance(this.#module, lease.imports);
     let code: number | undefined;
     try {
       code = deadlineMs === undefined ? wasi.start(instance) : watchdog.call(startInstance, wasi, instance, deadlineMs);
@@ -299,11 +512,16 @@ export class CommandRunner {
       // Stopped at the deadline: not a refusal to be snapshotted; the request fails, the next one tries again.
       if (error instanceof DeadlineExceeded) throw error;
       return undefined;
+    } finally {
+      lease.outbound.end();
     }
     // A program that exited instead of pausing did not agree to be snapshotted.
     if (code !== undefined) return undefined;
     const image = InstanceImage.capture(instance, this.#globalCount, wasi.clock.offsetNs);
-    return { image, wasi, instance, dirty: false };
+    const slot: Slot = { image, idle: [], busy: 0, waiting: [] };
+    // The prepared instance is the image: the slot's first idle instance, clean.
+    slot.idle.push({ ...lease, instance, slot, dirty: false, busy: false });
+    return slot;
   }
 }
 
@@ -315,11 +533,17 @@ export class CommandRunner {
  */
 function checkShape(module: WebAssembly.Module, aliases: readonly [string, string][]): void {
   const provided = new Set([...PREVIEW1_FUNCTIONS, ...aliases.map(([alias]) => alias)]);
+  const outbound = new Set(OUTBOUND_FUNCTIONS);
+  const linkable = (i: WebAssembly.ModuleImportDescriptor): boolean =>
+    i.kind === 'function' && ((i.module === PREVIEW1_MODULE && provided.has(i.name)) || (i.module === OUTBOUND_MODULE && outbound.has(i.name)));
   const unsupported = WebAssembly.Module.imports(module)
-    .filter((i) => !(i.module === PREVIEW1_MODULE && i.kind === 'function' && provided.has(i.name)))
+    .filter((i) => !linkable(i))
     .map((i) => `${i.module}.${i.name} (${i.kind})`);
   if (unsupported.length > 0) {
-    throw new MicronError('unsupported_imports', `a command may import only wasi_snapshot_preview1 functions; this one also imports ${unsupported.join(', ')}`);
+    throw new MicronError(
+      'unsupported_imports',
+      `a command may import only ${PREVIEW1_MODULE} and ${OUTBOUND_MODULE} functions; this one also imports ${unsupported.join(', ')}`,
+    );
   }
   const exports = WebAssembly.Module.exports(module);
   if (!exports.some((e) => e.name === '_start' && e.kind === 'function') || !exports.some((e) => e.name === 'memory' && e.kind === 'memory')) {
@@ -330,9 +554,12 @@ function checkShape(module: WebAssembly.Module, aliases: readonly [string, strin
 /**
  * The command module inside a `wasi:cli/run` component made with the
  * preview1 command adapter (what `micron build` makes of a Go function): the
- * core module that imports `wasi_snapshot_preview1` and exports `_start` and
- * `memory`. The host runs it with {@link CommandRunner} and leaves the
- * adapter and the component's shim modules aside. Undefined when there is none.
+ * core module that exports `_start` and `memory` and imports
+ * `wasi_snapshot_preview1`. The host runs it with {@link CommandRunner} and
+ * leaves the adapter and the component's shim modules aside; the runner
+ * checks, at deploy, that it imports nothing else than preview1 and
+ * `micron:http/outbound` (`unsupported_imports` otherwise). Undefined when
+ * there is no such module.
  */
 export function findCommandModule(modules: readonly Uint8Array[]): Uint8Array | undefined {
   return modules.find((bytes) => {
@@ -344,7 +571,7 @@ export function findCommandModule(modules: readonly Uint8Array[]): Uint8Array | 
       return (
         exports.some((e) => e.name === '_start' && e.kind === ExternKind.func) &&
         exports.some((e) => e.name === 'memory' && e.kind === ExternKind.memory) &&
-        readImportModules(payload(SectionId.import)).every((m) => m === PREVIEW1_MODULE)
+        readImportModules(payload(SectionId.import)).includes(PREVIEW1_MODULE)
       );
     } catch {
       return false;
@@ -357,9 +584,17 @@ function startInstance(wasi: Preview1, instance: WebAssembly.Instance): number |
   return wasi.start(instance);
 }
 
-/** A fresh instance of `module` run from `_start`; its exit code. */
-function startFresh(module: WebAssembly.Module, wasi: Preview1): number {
-  return wasi.start(new WebAssembly.Instance(module, wasi.imports)) ?? 0;
+/** Instantiates the lease's instance, binds its memory and calls `_start` (proc_exit propagates). */
+function startFresh(module: WebAssembly.Module, lease: Lease): void {
+  const instance = new WebAssembly.Instance(module, lease.imports);
+  lease.wasi.memory.bind(instance.exports.memory as WebAssembly.Memory);
+  lease.instance = instance;
+  (instance.exports._start as () => void)();
+}
+
+/** Resumes the lease's paused instance (proc_exit propagates). */
+function resumeLease(_module: WebAssembly.Module, lease: Lease): void {
+  resume(lease.instance!);
 }
 
 function trapError(error: unknown, wasi: Preview1): CommandError {

@@ -108,11 +108,11 @@ export class Runtime {
   ): Promise<Response> {
     const base = { function: fn.record.name, version: fn.version.id, requestId };
     let bytesIn = 0;
-    const done = (status: number, bytesOut: number, stderr: string, detail?: string, reason?: string, memoryPages = 0): void => {
+    const done = (status: number, bytesOut: number, stderr: string, detail?: string, reason?: string, memoryPages = 0, suspensions = 0): void => {
       if (!stats) return;
       const logs = stderr ? stderr.split('\n').filter((l) => l).map((line) => ({ stream: 'stderr' as const, line })) : [];
       // A command has no separate instantiate phase to report; its memory size drives billing.
-      const s = { instantiateUs: 0, guestUs: 0, suspensions: 0, memoryPages, bytesOut, bytesIn, logDropped: 0 };
+      const s = { instantiateUs: 0, guestUs: 0, suspensions, memoryPages, bytesOut, bytesIn, logDropped: 0 };
       this.observer!.finish(stats, this.newRecord(fn, requestId, started, status, detail === undefined ? 'ok' : 'trap', bytesIn, bytesOut, logs, detail, s), reason);
     };
     try {
@@ -127,8 +127,10 @@ export class Runtime {
         requestId,
         limits: { stdoutBytes: limits.responseBodyBytes, stderrBytes: limits.logBytesPerInvocation },
         deadlineMs: limits.deadlineMs - (performance.now() - started),
+        // Outbound HTTP (micron:http/outbound) under the function's allow-list and limits, as for wasi:http guests.
+        outbound: this.policy(fn),
       });
-      if (stats) done(out.status, out.body.length, out.stderr, undefined, undefined, out.memoryPages ?? 0);
+      if (stats) done(out.status, out.body.length, out.stderr, undefined, undefined, out.memoryPages ?? 0, out.suspensions ?? 0);
       else for (const line of out.stderr.split('\n')) if (line) this.logger.info(line, { ...base, stream: 'stderr' });
       const headers = [...out.headers, [REQUEST_ID_HEADER, requestId]] as [string, string][];
       return new Response(out.status === 204 || out.status === 304 ? null : (out.body as Uint8Array<ArrayBuffer>), { status: out.status, headers });

@@ -2,9 +2,12 @@
  * Builds a Go function into a `wasi:cli/run` component: `go build` for
  * GOOS=wasip1 GOARCH=wasm (a preview 1 *command*: Go before 1.24 cannot
  * export `wasi:http/incoming-handler`, see sdk/go/README.md), then
- * `componentNew` with jco's preview1 command adapter. The host recognises
- * such a component, takes its main core module and runs it with its own
- * preview1 (host/runtime/command-runner.ts), skipping the adapter.
+ * `componentEmbed` of world `micron:guest/command` (wit/micron.wit: the
+ * SDK's outbound HTTP imports `micron:http/outbound`, which componentNew
+ * only accepts when the module declares it), then `componentNew` with jco's
+ * preview1 command adapter. The host recognises such a component, takes its
+ * main core module and runs it with its own preview1 and outbound HTTP
+ * (host/runtime/command-runner.ts), skipping the adapter.
  *
  * Offline by construction: only npm and Debian are reachable, so a function
  * may import the standard library and the SDK, nothing else. The SDK is
@@ -27,8 +30,9 @@ import { mkdtemp, readFile, rm, writeFile, copyFile, mkdir } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { componentNew } from '@bytecodealliance/jco';
+import { componentEmbed, componentNew } from '@bytecodealliance/jco';
 import { MicronError } from '../../host/errors.ts';
+import { withPreopen } from './preopen.ts';
 
 /** Options for {@link buildGo}. */
 export interface GoBuildOptions {
@@ -69,6 +73,9 @@ export const GO_INSTALL_HINT = [
 ].join('\n');
 
 const SDK_DIR = fileURLToPath(new URL('../go/', import.meta.url)).replace(/\/$/, '');
+/** The WIT folder and the world a Go function's core module is embedded against. */
+const WIT_DIR = fileURLToPath(new URL('../../wit/', import.meta.url)).replace(/\/$/, '');
+const WORLD = 'command';
 const ADAPTER = fileURLToPath(
   new URL('../../node_modules/@bytecodealliance/jco/lib/wasi_snapshot_preview1.command.wasm', import.meta.url),
 );
@@ -116,11 +123,7 @@ export async function buildGo(dir: string, opts: GoBuildOptions = {}): Promise<G
     );
     const coreBytes = await readFile(core);
     progress(`core module: ${coreBytes.byteLength} bytes; wrapping as wasi:cli/run with the preview1 command adapter`);
-    const component = await componentNew(coreBytes, [['wasi_snapshot_preview1', await readFile(ADAPTER)]]).catch(
-      (error: unknown) => {
-        throw new MicronError('build_failed', `componentNew failed: ${error instanceof Error ? error.message : String(error)}`);
-      },
-    );
+    const component = await wrapCommand(coreBytes);
     await mkdir(path.dirname(output), { recursive: true });
     await writeFile(output, component);
     if (opts.coreOut) await writeFile(path.resolve(opts.coreOut), coreBytes);
@@ -129,6 +132,21 @@ export async function buildGo(dir: string, opts: GoBuildOptions = {}): Promise<G
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Turns a Go wasip1 core module into a `wasi:cli/run` component: embeds
+ * world `micron:guest/command` (so the module may import
+ * `micron:http/outbound`), then wraps it with the preview1 command adapter.
+ *
+ * @throws MicronError `build_failed` with wasm-tools' message
+ */
+export async function wrapCommand(core: Uint8Array): Promise<Uint8Array> {
+  const fail = (step: string) => (error: unknown) => {
+    throw new MicronError('build_failed', `${step} failed: ${error instanceof Error ? error.message : String(error)}`);
+  };
+  const embedded = await withPreopen(WIT_DIR, () => componentEmbed({ binary: core, witPath: WIT_DIR, world: WORLD })).catch(fail('componentEmbed'));
+  return componentNew(embedded, [['wasi_snapshot_preview1', await readFile(ADAPTER)]]).catch(fail('componentNew'));
 }
 
 /**

@@ -7,16 +7,23 @@
  * never written). The module is rewritten once to export those globals and
  * Go's `wasm_pc_f_loop` (the last call in `_start`) under `micron:` names.
  *
- * A module built with the SDK's `micron_snapshot` tag (recognised by
- * {@link SNAPSHOT_MARKER} in its data) pauses itself when the host runs
- * `_start` with that marker in the environment: after runtime and package
- * init, `micron.Serve` sets Go's PAUSE register and unwinds (as Go's js/wasm
- * port does to return to JavaScript), and `_start` simply returns. An
- * {@link InstanceImage} of that state is written back into an instance
- * before each request, which makes it byte-for-byte the paused instance
- * again; calling {@link RESUME_EXPORT} then continues in `Serve`, which
- * re-reads the environment and re-seeds the runtime's random state (see the
- * SDK's snapshot_wasip1.go) before handling the request.
+ * A Go program pauses by setting Go's PAUSE register and unwinding (as Go's
+ * js/wasm port does to return to JavaScript): the host's call into it
+ * returns, and calling {@link RESUME_EXPORT} continues right after the pause.
+ * The SDK pauses in two places:
+ *
+ * - in `micron.Serve`, once, when the host runs `_start` with
+ *   {@link SNAPSHOT_MARKER} in the environment, after runtime and package
+ *   init; only a module built with the SDK's `micron_snapshot` tag does
+ *   (recognised by that marker in its data). An {@link InstanceImage} of
+ *   that state is written back into an instance before each request, which
+ *   makes it byte-for-byte the paused instance again; resuming continues in
+ *   `Serve`, which re-reads the environment and re-seeds the runtime's
+ *   random state (see the SDK's snapshot_wasip1.go) before handling the
+ *   request;
+ * - in an outbound HTTP request (any SDK build), while the host waits for
+ *   the response (host/wasi/micron-http/outbound.ts); the runner resumes the
+ *   same instance when it is in.
  *
  * Restoring copies the non-zero part of the image and *compares* the zero
  * part (native memcmp, ~40 GB/s), zeroing only the blocks the last request
@@ -53,18 +60,24 @@ const CHUNK = 4096;
 const BLOCK = 65536;
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
 
-/** A Go command module rewritten for snapshots. */
+/** A Go command module rewritten to be resumable (and, with the SDK's tag, snapshotted). */
 export interface PausableModule {
   /** The rewritten module's bytes. */
   bytes: Uint8Array<ArrayBuffer>;
   /** Number of exported mutable globals (`micron:global:0..n-1`). */
   globalCount: number;
+  /**
+   * The module contains {@link SNAPSHOT_MARKER} (built with the SDK's
+   * `micron_snapshot` tag) and no passive data segments, so it can start
+   * requests from a snapshot. Without it the module is only resumable.
+   */
+  snapshot: boolean;
 }
 
 /**
- * Rewrites a Go wasip1 command built with the SDK's snapshot support, or
- * returns undefined when the module lacks {@link SNAPSHOT_MARKER} or does not
- * have Go's `_start` shape (then only fresh instances are used).
+ * Rewrites a Go wasip1 command to export its resume entry point and its
+ * mutable globals, or returns undefined when the module does not have Go's
+ * `_start` shape (it then runs only from `_start`, and cannot pause).
  */
 export function pausableModule(module: Uint8Array): PausableModule | undefined {
   const sections = readSections(module);
@@ -72,10 +85,7 @@ export function pausableModule(module: Uint8Array): PausableModule | undefined {
   const code = find(SectionId.code);
   const data = find(SectionId.data)?.payload;
   const exportSection = find(SectionId.export);
-  // Passive data segments (a data count section) could be dropped by one run
-  // and never come back: such a module is not reusable.
-  if (!code || !data || !exportSection || find(SectionId.dataCount)) return undefined;
-  if (Buffer.from(data.buffer, data.byteOffset, data.length).indexOf(SNAPSHOT_MARKER) < 0) return undefined;
+  if (!code || !exportSection) return undefined;
 
   const exports = readExports(exportSection.payload);
   const start = exports.find((e) => e.name === '_start' && e.kind === ExternKind.func);
@@ -93,7 +103,10 @@ export function pausableModule(module: Uint8Array): PausableModule | undefined {
   });
   const exportPayload = writeExports([...exports, ...added]);
   const bytes = writeSections(sections.map((s) => (s === exportSection ? { id: s.id, payload: exportPayload } : s)));
-  return { bytes, globalCount };
+  // Passive data segments (a data count section) could be dropped by one run
+  // and never come back: such a module cannot be snapshotted.
+  const marked = data !== undefined && Buffer.from(data.buffer, data.byteOffset, data.length).indexOf(SNAPSHOT_MARKER) >= 0;
+  return { bytes, globalCount, snapshot: marked && !find(SectionId.dataCount) };
 }
 
 function globalsOf(instance: WebAssembly.Instance, count: number): WebAssembly.Global[] {
@@ -177,7 +190,7 @@ export class InstanceImage {
   }
 }
 
-/** Calls the resume entry point (Go's wasm_pc_f_loop) of a restored paused instance. */
+/** Calls the resume entry point (Go's wasm_pc_f_loop) of a paused instance (restored from an image, or paused in a request). */
 export function resume(instance: WebAssembly.Instance): void {
   (instance.exports[RESUME_EXPORT] as () => void)();
 }

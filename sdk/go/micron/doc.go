@@ -14,6 +14,12 @@
 //		}))
 //	}
 //
+// Outbound HTTP goes through the host: http.Get, http.Post and
+// http.DefaultClient use Transport, and a client of your own names it
+// (&http.Client{Transport: &micron.Transport{}}). The host allows only the
+// destinations in the function's allowedHosts, and pauses the program while
+// it waits for a response (see Transport).
+//
 // The contract is written down in the SDK's README.md. Outside wasip1
 // (go test on your machine) the package builds too, so handlers can be
 // tested with net/http/httptest as usual.

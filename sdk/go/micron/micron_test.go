@@ -2,10 +2,13 @@ package micron
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRequestFromEnvBuildsTheRequestTheHostDescribes(t *testing.T) {
@@ -89,5 +92,73 @@ func TestServeRecoversFromAPanicWith500(t *testing.T) {
 	ok := serveRecovering(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), rw, req)
 	if ok {
 		t.Fatal("panic not reported")
+	}
+}
+
+func TestSendThroughHostWritesTheWireFormatAndReadsTheResponse(t *testing.T) {
+	var wire string
+	var timeout uint32
+	host := func(w []byte, ms uint32) (uint32, []byte) {
+		wire, timeout = string(w), ms
+		return outboundResponse, []byte("HTTP/1.1 201 Created\r\ncontent-type: text/x-test\r\nset-cookie: a=1\r\nset-cookie: b=2\r\ncontent-length: 5\r\n\r\nhello")
+	}
+	req, _ := http.NewRequest("POST", "http://user:pw@api.example.com:8080/a%20b?x=1#frag", strings.NewReader("body!"))
+	req.Header.Set("X-A", "1")
+	resp, err := sendThroughHost(req, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "POST http://api.example.com:8080/a%20b?x=1 HTTP/1.1\r\n" +
+		"Authorization: Basic dXNlcjpwdw==\r\nUser-Agent: Go-http-client/1.1\r\nX-A: 1\r\n" +
+		"Content-Length: 5\r\n\r\nbody!"
+	if wire != want {
+		t.Errorf("wire:\n%q\nwant\n%q", wire, want)
+	}
+	if timeout != 0 {
+		t.Errorf("timeout %d without a deadline", timeout)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 201 || string(body) != "hello" || resp.Header.Get("Content-Type") != "text/x-test" || len(resp.Header.Values("Set-Cookie")) != 2 {
+		t.Errorf("response %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	if resp.Request != req {
+		t.Error("the response does not point at its request")
+	}
+}
+
+func TestSendThroughHostPassesTheDeadlineAndReturnsHostErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var timeout uint32
+	host := func(w []byte, ms uint32) (uint32, []byte) {
+		timeout = ms
+		return outboundFailed, []byte("denied\nmicron: outbound request denied: host \"x\" is not in this function's allowedHosts")
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://x/", nil)
+	_, err := sendThroughHost(req, host)
+	var oe *OutboundError
+	if !errors.As(err, &oe) || oe.Kind != "denied" || !strings.Contains(err.Error(), `host "x" is not in`) || oe.Timeout() {
+		t.Fatalf("error %#v", err)
+	}
+	if timeout < 1900 || timeout > 2000 {
+		t.Errorf("timeout %d ms, want about 2000", timeout)
+	}
+}
+
+func TestSendThroughHostRefusesWhatItCannotSend(t *testing.T) {
+	called := false
+	host := func([]byte, uint32) (uint32, []byte) { called = true; return outboundFailed, nil }
+	req, _ := http.NewRequest("GET", "ftp://x/", nil)
+	if _, err := sendThroughHost(req, host); err == nil || !strings.Contains(err.Error(), "not an absolute http or https URL") {
+		t.Errorf("ftp: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req, _ = http.NewRequestWithContext(ctx, "GET", "http://x/", nil)
+	if _, err := sendThroughHost(req, host); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	if called {
+		t.Error("the host was asked")
 	}
 }

@@ -48,7 +48,6 @@ const (
 	reseedN = 4
 )
 
-func pause()
 func globalRand() *[grInit + 1]byte
 func reseedRuntime()
 
@@ -56,7 +55,7 @@ func resumedFromSnapshot() bool {
 	if os.Getenv(snapshotEnv) != "prepare" || !globalRandLayoutOK() {
 		return false
 	}
-	pause() // _start returns to the host here; each request continues below.
+	pause() // _start returns to the host here; each request continues below (pause_wasip1.go).
 	reseedRuntime()
 	return true
 }

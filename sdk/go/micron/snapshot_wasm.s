@@ -2,15 +2,6 @@
 
 #include "textflag.h"
 
-// func pause()
-// Sets PAUSE and unwinds: wasm_pc_f_loop stops and _start returns to the
-// host. The return address stays at -8(SP), so calling wasm_pc_f_loop again
-// resumes right after the call to pause.
-TEXT ·pause(SB), NOSPLIT, $0-0
-	I32Const $1
-	Set PAUSE
-	RETUNWIND
-
 // func globalRand() *[grInit + 1]byte
 TEXT ·globalRand(SB), NOSPLIT, $0-8
 	MOVD $runtime·globalRand(SB), R0
