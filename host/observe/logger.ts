@@ -1,27 +1,20 @@
 /**
  * Structured host logs: one JSON object per line with `level` (a name),
  * `time` (ISO 8601) and `msg`, plus whatever fields the caller adds
- * (function, request id, …). Lines are written by pino: to stdout through an
- * asynchronous, buffered destination (one write syscall per batch of lines,
- * not per line), or to a caller's function. The level comes from
+ * (function, request id, …). Lines are formatted by pino (or, for the line
+ * per invocation, by {@link Logger.writeLine}) and go to stdout through a
+ * {@link LineWriter} (asynchronous, one write per batch of lines, bounded),
+ * or to a caller's function. The level comes from
  * `MICRON_LOG_LEVEL` (debug | info | warn | error; default info).
  */
 import { pino, type Logger as Pino } from 'pino';
+import { LineWriter } from './line-writer.js';
 
 /** Log levels in increasing severity. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
-/**
- * stdout batching: lines are written once this many bytes are buffered, or
- * every {@link LINE_FLUSH_MS}, whichever comes first. One write per line
- * costs a thread-pool round trip each (about 15 µs of CPU per request at one
- * line per invocation, measured); a batch costs one for dozens of lines.
- */
-const LINE_BATCH_BYTES = 8 * 1024;
-/** Longest a buffered line waits before it is written, ms. */
-const LINE_FLUSH_MS = 100;
 
 /** Parses a level name (as in `MICRON_LOG_LEVEL`); undefined or an unknown name gives `fallback`. */
 export function parseLogLevel(value: string | undefined, fallback: LogLevel = 'info'): LogLevel {
@@ -49,16 +42,10 @@ export class Logger {
       formatters: { level: (label: string) => ({ level: label }) },
     };
     if (sink === 'stdout') {
-      const dest = pino.destination({ dest: 1, sync: false, minLength: LINE_BATCH_BYTES, periodicFlush: LINE_FLUSH_MS });
-      this.pino = pino(options, dest);
-      this.dest = dest;
-      this.flushDest = () => {
-        try {
-          dest.flushSync();
-        } catch {
-          // Nothing buffered, or the descriptor is gone: nothing to save.
-        }
-      };
+      const writer = new LineWriter(1);
+      this.pino = pino(options, writer);
+      this.dest = writer;
+      this.flushDest = () => writer.flushSync();
     } else {
       const write = sink ?? (() => undefined);
       this.dest = { write: (s: string) => write(s.endsWith('\n') ? s.slice(0, -1) : s) };
