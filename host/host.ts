@@ -148,7 +148,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
         ),
       );
       await store.close();
-      logger.flush();
+      await logger.flush();
     },
   };
 }

@@ -28,7 +28,7 @@ describe('LineWriter', () => {
     for (let i = 0; i < 5000; i++) w.write(`{"i":${i},"s":"ünïcödé ${'x'.repeat(i % 50)}"}\n`);
     await new Promise((r) => setTimeout(r, 50));
     expect(lines().length).toBeGreaterThan(0); // batches went out without a flush
-    w.flushSync();
+    await w.drain();
     const got = lines().map((l) => JSON.parse(l) as { i: number; s: string });
     expect(got.map((x) => x.i)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
     expect(got[7]!.s).toBe(`ünïcödé ${'x'.repeat(7)}`);
@@ -42,13 +42,14 @@ describe('LineWriter', () => {
     expect(lines()).toEqual(['{"only":1}']);
   });
 
-  it('keeps a line larger than its buffer whole', () => {
+  it('keeps a line larger than its buffer whole, in order', async () => {
     const w = new LineWriter(fd);
     const big = `{"big":"${'y'.repeat(200_000)}"}\n`;
     w.write('{"a":1}\n');
     w.write(big);
     w.write('{"b":2}\n');
-    w.flushSync();
+    w.flushSync(); // a write is in flight: the rest must follow it, not overtake it
+    await w.drain();
     expect(lines()).toEqual(['{"a":1}', big.trim(), '{"b":2}']);
   });
 
@@ -57,7 +58,7 @@ describe('LineWriter', () => {
     for (let i = 0; i < 50; i++) w.write(`{"i":${i},"pad":"${'p'.repeat(60)}"}\n`);
     expect(w.dropped).toBeGreaterThan(30);
     await new Promise((r) => setTimeout(r, 100));
-    w.flushSync();
+    await w.drain();
     const got = lines();
     const kept = got.filter((l) => l.startsWith('{"i"'));
     expect(kept.length).toBe(50 - w.dropped);
@@ -73,5 +74,14 @@ describe('LineWriter', () => {
     }).not.toThrow();
     await new Promise((r) => setTimeout(r, 50));
     expect(() => w.flushSync()).not.toThrow();
+    await w.drain(); // resolves although nothing can be written
+  });
+
+  it('flushSync writes what is buffered when no write is in flight', () => {
+    const w = new LineWriter(fd, { flushMs: 60_000 });
+    w.write('{"x":1}\n');
+    w.write('{"x":2}\n');
+    w.flushSync();
+    expect(lines()).toEqual(['{"x":1}', '{"x":2}']);
   });
 });

@@ -4,8 +4,7 @@
  * written with one `writev` per batch: when {@link LineWriterOptions.batchBytes}
  * are buffered, or {@link LineWriterOptions.flushMs} after the first line of
  * a batch, whichever comes first. The main thread never waits for the
- * descriptor; {@link LineWriter.flushSync} writes out what is left when the
- * host closes.
+ * descriptor; the host awaits {@link LineWriter.drain} when it closes.
  *
  * Why not pino's own destination (sonic-boom): it measures every line with
  * `Buffer.byteLength`, which first flattens the line (a concatenated string)
@@ -47,6 +46,8 @@ export class LineWriter {
   private writing = false;
   private failed = false;
   private timer: NodeJS.Timeout | undefined;
+  /** {@link drain} callers waiting for the queue to empty. */
+  private readonly drained: (() => void)[] = [];
   /** Lines dropped since the last report. */
   private droppedLines = 0;
   /** Lines dropped in total (for tests and metrics). */
@@ -83,12 +84,26 @@ export class LineWriter {
     else this.timer ??= setTimeout(() => this.kick(), this.flushMs).unref();
   }
 
-  /** Writes everything buffered now, synchronously (when the host closes). */
+  /**
+   * Resolves once everything buffered so far has been written (or the
+   * descriptor failed). What the host awaits when it closes.
+   */
+  drain(): Promise<void> {
+    this.kick();
+    if (!this.writing || this.failed) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  /**
+   * Writes everything buffered, synchronously, for a process that is about
+   * to exit without waiting for {@link drain}. If an asynchronous write is
+   * still in flight, the rest is left to follow it (written synchronously
+   * here it could overtake it).
+   */
   flushSync(): void {
-    this.seal();
     this.clearTimer();
-    if (this.failed) return;
-    // A write in flight has already taken its buffers out of the queue: the rest follows it.
+    this.seal();
+    if (this.failed || this.writing) return;
     for (const b of this.queue) {
       let off = 0;
       while (off < b.length) {
@@ -96,13 +111,21 @@ export class LineWriter {
           off += writeSync(this.fd, b, off);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-          this.failed = true;
+          this.fail();
           return;
         }
       }
     }
     this.queue = [];
     this.queuedBytes = 0;
+  }
+
+  private fail(): void {
+    // The descriptor is gone (closed pipe, …): stop logging rather than throw on every line.
+    this.failed = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const r of this.drained.splice(0)) r();
   }
 
   /** Moves the current buffer into the queue. */
@@ -142,10 +165,7 @@ export class LineWriter {
       this.writing = false;
       const total = bufs.reduce((n, b) => n + b.length, 0);
       if (err && err.code !== 'EAGAIN') {
-        // The descriptor is gone (closed pipe, …): stop logging rather than throw on every line.
-        this.failed = true;
-        this.queue = [];
-        this.queuedBytes = 0;
+        this.fail();
         return;
       }
       const done = err ? 0 : written;
@@ -161,7 +181,9 @@ export class LineWriter {
         this.droppedLines = 0;
         this.write(`{"level":"warn","time":"${new Date().toISOString()}","msg":"log lines dropped: stdout could not keep up","dropped":${n}}\n`);
       }
-      if (this.queue.length > 0 || this.len >= this.batchBytes) this.kick();
+      // Lines waiting for a drain go out now, not after the batch timer.
+      if (this.queue.length > 0 || this.len >= this.batchBytes || (this.drained.length > 0 && this.len > 0)) this.kick();
+      if (!this.writing) for (const r of this.drained.splice(0)) r();
     });
   }
 }

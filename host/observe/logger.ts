@@ -26,7 +26,8 @@ export function parseLogLevel(value: string | undefined, fallback: LogLevel = 'i
 export class Logger {
   /** The pino instance. */
   readonly pino: Pino;
-  private readonly flushDest: (() => void) | undefined;
+  /** The stdout writer, when lines go to stdout. */
+  private readonly writer: LineWriter | undefined;
   /** Where lines go (pino's destination): {@link Logger.writeLine} writes there directly. */
   private readonly dest: { write(s: string): unknown };
 
@@ -42,15 +43,14 @@ export class Logger {
       formatters: { level: (label: string) => ({ level: label }) },
     };
     if (sink === 'stdout') {
-      const writer = new LineWriter(1);
-      this.pino = pino(options, writer);
-      this.dest = writer;
-      this.flushDest = () => writer.flushSync();
+      this.writer = new LineWriter(1);
+      this.pino = pino(options, this.writer);
+      this.dest = this.writer;
     } else {
       const write = sink ?? (() => undefined);
       this.dest = { write: (s: string) => write(s.endsWith('\n') ? s.slice(0, -1) : s) };
       this.pino = pino(options, this.dest);
-      this.flushDest = undefined;
+      this.writer = undefined;
     }
   }
 
@@ -93,9 +93,16 @@ export class Logger {
     this.log('error', msg, fields);
   }
 
-  /** Writes out buffered lines (stdout destination); called when the host closes. */
-  flush(): void {
-    this.flushDest?.();
+  /**
+   * Writes out buffered lines (stdout destination); awaited when the host
+   * closes. Waits at most `timeoutMs` for a descriptor that does not keep up.
+   */
+  async flush(timeoutMs = 2000): Promise<void> {
+    const writer = this.writer;
+    if (!writer) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([writer.drain(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 }
 
