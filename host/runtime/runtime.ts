@@ -11,6 +11,7 @@ import type { FunctionStats, RejectionReason } from '../observe/metrics.js';
 import type { Observer } from '../observe/observer.js';
 import type { ResolvedFunction } from '../registry/registry.js';
 import type { GuestPolicy } from '../wasi/context.js';
+import { readWhole } from '../wasi/http/body.js';
 import { MicronError, type ErrorCode } from '../errors.js';
 import { CommandError, type CommandRunner } from './command-runner.js';
 import { DeadlineExceeded } from './watchdog/index.js';
@@ -116,7 +117,9 @@ export class Runtime {
       this.observer!.finish(stats, this.newRecord(fn, requestId, started, status, detail === undefined ? 'ok' : 'trap', bytesIn, bytesOut, logs, detail, s), reason);
     };
     try {
-      const body = req.body ? await readAll(req.body, limits.requestBodyBytes) : new Uint8Array(0);
+      const limit = limits.requestBodyBytes;
+      const tooLarge = () => new MicronError('payload_too_large', `the request body is larger than the limit of ${limit} bytes`);
+      const body = req.body ? await readWhole(req.body, limit, tooLarge) : new Uint8Array(0);
       bytesIn = body.length;
       const out = await runner.run({
         method: req.method,
@@ -256,28 +259,4 @@ function jsonError(status: number, code: ErrorCode, message: string, requestId: 
     status,
     headers: { 'content-type': 'application/json', [REQUEST_ID_HEADER]: requestId },
   });
-}
-
-/** Reads a whole body up to `limit` bytes; throws payload_too_large beyond it. */
-async function readAll(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new MicronError('payload_too_large', `the request body is larger than the limit of ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

@@ -28,6 +28,7 @@ import type { Observer } from '../observe/observer.js';
 import type { Registry } from '../registry/registry.js';
 import type { FunctionConfig } from '../registry/store.js';
 import type { RecordQuery } from '../observe/invocation-records.js';
+import { readWhole } from '../wasi/http/body.js';
 import { mountDashboard } from './dashboard/dashboard.js';
 import { errorResponse, onError } from './errors.js';
 
@@ -55,26 +56,7 @@ async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
     throw new MicronError('payload_too_large', `the upload is ${declared} bytes; the limit is ${limit}`);
   }
   if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new MicronError('payload_too_large', `the upload is larger than the limit of ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return readWhole(req.body, limit, () => new MicronError('payload_too_large', `the upload is larger than the limit of ${limit} bytes`));
 }
 
 async function readDeploy(req: Request, limit: number): Promise<{ bytes: Uint8Array; config: FunctionConfig }> {

@@ -10,7 +10,7 @@
  *
  * {@link pumpInto} feeds a web `ReadableStream` (a request body, an outbound
  * response body) into an {@link InputStream}, reading only when the guest asks
- * for data.
+ * for data. {@link readWhole} reads one into a single buffer, up to a limit.
  */
 import { IoError } from '../io/error.js';
 import type { InputStream, Sink } from '../io/streams.js';
@@ -194,4 +194,32 @@ export function pumpInto(source: ReadableStream<Uint8Array>, target: InputStream
   target.onDrop = () => {
     void (reader ?? source).cancel().catch(() => undefined);
   };
+}
+
+/**
+ * Reads a web stream whole, up to `limit` bytes. Past the limit the rest is
+ * cancelled and the error `tooLarge()` makes is thrown.
+ */
+export async function readWhole(body: ReadableStream<Uint8Array>, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
 }

@@ -24,6 +24,7 @@ import type { GuestPolicy } from '../context.ts';
 import type { GuestMemory } from '../preview1/guest-memory.ts';
 import { isAllowed } from '../http/outgoing-handler.ts';
 import { FORBIDDEN_HEADERS } from '../http/fields.ts';
+import { readWhole } from '../http/body.ts';
 import { denied, fromFetchError, OutboundFailure, requestTooLarge, responseTooLarge, timedOut, unavailable } from './error.ts';
 import { encodeResponse, parseRequest, type WireRequest } from './wire.ts';
 
@@ -216,7 +217,7 @@ async function send(request: WireRequest, policy: OutboundPolicy, signal: AbortS
       await res.body?.cancel().catch(() => undefined);
       return responseTooLarge(url, limit);
     }
-    const body = res.body ? await readLimited(res.body, limit, url) : EMPTY;
+    const body = res.body ? await readWhole(res.body, limit, () => responseTooLarge(url, limit)) : EMPTY;
     const kept: [string, string][] = [];
     for (const [name, value] of res.headers) if (!DROPPED_RESPONSE_HEADERS.has(name)) kept.push([name, value]);
     for (const cookie of res.headers.getSetCookie()) kept.push(['set-cookie', cookie]);
@@ -226,22 +227,4 @@ async function send(request: WireRequest, policy: OutboundPolicy, signal: AbortS
   } catch (error) {
     return failure(error);
   }
-}
-
-/** Reads a body whole; throws {@link responseTooLarge} past `limit` bytes (and cancels the rest). */
-async function readLimited(body: ReadableStream<Uint8Array>, limit: number, url: URL): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw responseTooLarge(url, limit);
-    }
-    chunks.push(value);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
