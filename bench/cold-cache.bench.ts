@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { WitRegistry } from '../host/abi/wit.ts';
 import { Compiler } from '../host/compile/compiler.ts';
 import { DEFAULT_LIMITS } from '../host/config.ts';
+import { guestPolicy } from '../host/runtime/runtime.ts';
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
-import type { GuestPolicy } from '../host/wasi/context.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
 import { markdownTable, num, ratio } from './table.ts';
 
@@ -36,15 +36,7 @@ const wit = WitRegistry.fromDirectory(join(ROOT, 'wit'));
 const compiler = new Compiler(wit, hostInterfaces(wit));
 const built = await compiler.build(bytes);
 const prepared = (await compiler.load(bytes, built.meta, (n) => built.files.get(n))).prepared;
-const policy: GuestPolicy = {
-  env: [],
-  allowedHosts: [],
-  logBytes: DEFAULT_LIMITS.logBytesPerInvocation,
-  maxResponseBytes: DEFAULT_LIMITS.responseBodyBytes,
-  maxOutboundResponseBytes: DEFAULT_LIMITS.outboundResponseBytes,
-  maxHeaders: DEFAULT_LIMITS.maxHeaders,
-  maxHeaderBytes: DEFAULT_LIMITS.maxHeaderBytes,
-};
+const policy = guestPolicy(DEFAULT_LIMITS);
 const request = (): GuestRequest => ({ method: 'GET', pathWithQuery: '/', scheme: 'http', authority: 'localhost', headers: [], body: null, maxBodyBytes: 0 });
 
 function invoke(): void {

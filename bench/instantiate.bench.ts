@@ -31,8 +31,8 @@ import { WitRegistry } from '../host/abi/wit.ts';
 import { Compiler } from '../host/compile/compiler.ts';
 import { coreModuleImports, readComponent } from '../host/compile/component-binary.ts';
 import { DEFAULT_LIMITS } from '../host/config.ts';
+import { guestPolicy } from '../host/runtime/runtime.ts';
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
-import type { GuestPolicy } from '../host/wasi/context.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
 import { cleanupOnSignals, trackDir } from './cleanup.ts';
 import { markdownTable, num, ratio } from './table.ts';
@@ -99,15 +99,7 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
   const memoryPages = instrumentedBytes ? coreModuleImports(instrumentedBytes).find((i) => i.kind === 'memory')?.limits?.initial : undefined;
   const instrumentedImports = instrumented ? noopImports(instrumented, memoryPages) : undefined;
 
-  const policy: GuestPolicy = {
-    env: [],
-    allowedHosts: [],
-    logBytes: DEFAULT_LIMITS.logBytesPerInvocation,
-    maxResponseBytes: DEFAULT_LIMITS.responseBodyBytes,
-    maxOutboundResponseBytes: DEFAULT_LIMITS.outboundResponseBytes,
-    maxHeaders: DEFAULT_LIMITS.maxHeaders,
-    maxHeaderBytes: DEFAULT_LIMITS.maxHeaderBytes,
-  };
+  const policy = guestPolicy(DEFAULT_LIMITS);
   const request = (): GuestRequest => ({ method: 'GET', pathWithQuery: '/', scheme: 'http', authority: 'localhost', headers: [], body: null, maxBodyBytes: 0 });
   // What the server does per request: hello answers without waiting, so `start` returns the
   // Response itself and the guest has finished (and its instance is released) when it returns.

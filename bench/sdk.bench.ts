@@ -25,9 +25,9 @@ import { WitRegistry } from '../host/abi/wit.ts';
 import { Compiler, type LoadedComponent } from '../host/compile/compiler.ts';
 import { readComponent } from '../host/compile/component-binary.ts';
 import { DEFAULT_LIMITS } from '../host/config.ts';
+import { guestPolicy } from '../host/runtime/runtime.ts';
 import { findCommandModule, type CommandRequest } from '../host/runtime/command-runner.ts';
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
-import type { GuestPolicy } from '../host/wasi/context.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
 import { cleanupNow, cleanupOnSignals } from './cleanup.ts';
 import { httpFailures, loadNote, micronTarget, perServerCpu, runHttpTargets, type HttpOptions, type HttpRow } from './http.ts';
@@ -110,15 +110,7 @@ async function prepare(compiler: Compiler, hello: Hello, bytes: Uint8Array): Pro
   }
 
   const prepared = loaded.prepared;
-  const policy: GuestPolicy = {
-    env: [],
-    allowedHosts: [],
-    logBytes: DEFAULT_LIMITS.logBytesPerInvocation,
-    maxResponseBytes: DEFAULT_LIMITS.responseBodyBytes,
-    maxOutboundResponseBytes: DEFAULT_LIMITS.outboundResponseBytes,
-    maxHeaders: DEFAULT_LIMITS.maxHeaders,
-    maxHeaderBytes: DEFAULT_LIMITS.maxHeaderBytes,
-  };
+  const policy = guestPolicy(DEFAULT_LIMITS);
   const request = (): GuestRequest => ({ method: 'GET', pathWithQuery: '/', scheme: 'http', authority: 'localhost', headers: [], body: null, maxBodyBytes: 0 });
   return {
     mode: prepared.mode,

@@ -21,6 +21,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WitRegistry } from '../host/abi/wit.ts';
 import { Compiler } from '../host/compile/compiler.ts';
 import { DEFAULT_LIMITS } from '../host/config.ts';
+import { guestPolicy } from '../host/runtime/runtime.js';
 import { MicronError } from '../host/errors.ts';
 import { Invocation } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
@@ -154,15 +155,7 @@ describe('Rust SDK build', () => {
       const compiler = new Compiler(wit, hostInterfaces(wit));
       const built = await compiler.build(bytes);
       const { prepared } = await compiler.load(bytes, built.meta, (name) => built.files.get(name));
-      const policy = {
-        env: [],
-        allowedHosts: [],
-        logBytes: DEFAULT_LIMITS.logBytesPerInvocation,
-        maxResponseBytes: DEFAULT_LIMITS.responseBodyBytes,
-        maxOutboundResponseBytes: DEFAULT_LIMITS.outboundResponseBytes,
-        maxHeaders: DEFAULT_LIMITS.maxHeaders,
-        maxHeaderBytes: DEFAULT_LIMITS.maxHeaderBytes,
-      };
+      const policy = guestPolicy(DEFAULT_LIMITS);
       for (let i = 0; i < 3; i++) {
         const invocation = new Invocation(prepared, `r${i}`, policy);
         const headers: [string, string][] = [['host', 'localhost'], ['user-agent', 'test'], ['accept', '*/*']];

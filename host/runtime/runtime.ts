@@ -28,6 +28,25 @@ export function newRequestId(): string {
   return `${prefix}${(counter >>> 0).toString(16).padStart(8, '0')}`;
 }
 
+/**
+ * What a guest may reach and how much it may use, from the limits that apply
+ * to it and its function's configuration (no env, no outbound hosts by default).
+ */
+export function guestPolicy(
+  limits: Pick<HostLimits, 'logBytesPerInvocation' | 'responseBodyBytes' | 'outboundResponseBytes' | 'maxHeaders' | 'maxHeaderBytes'>,
+  config: { env?: Record<string, string>; allowedHosts?: string[] } = {},
+): GuestPolicy {
+  return {
+    env: Object.entries(config.env ?? {}),
+    allowedHosts: config.allowedHosts ?? [],
+    logBytes: limits.logBytesPerInvocation,
+    maxResponseBytes: limits.responseBodyBytes,
+    maxOutboundResponseBytes: limits.outboundResponseBytes,
+    maxHeaders: limits.maxHeaders,
+    maxHeaderBytes: limits.maxHeaderBytes,
+  };
+}
+
 /** Executes invocations. */
 export class Runtime {
   private readonly policies = new WeakMap<object, GuestPolicy>();
@@ -165,16 +184,7 @@ export class Runtime {
   private policy(fn: ResolvedFunction): GuestPolicy {
     let p = this.policies.get(fn.version);
     if (!p) {
-      const l = { ...this.limits, ...this.limitsOf(fn) };
-      p = {
-        env: Object.entries(fn.version.config.env),
-        allowedHosts: fn.version.config.allowedHosts,
-        logBytes: l.logBytesPerInvocation,
-        maxResponseBytes: l.responseBodyBytes,
-        maxOutboundResponseBytes: l.outboundResponseBytes,
-        maxHeaders: l.maxHeaders,
-        maxHeaderBytes: l.maxHeaderBytes,
-      };
+      p = guestPolicy({ ...this.limits, ...this.limitsOf(fn) }, fn.version.config);
       this.policies.set(fn.version, p);
     }
     return p;
