@@ -3,13 +3,11 @@
  * and every kind of bad input answered with a stable code while what is
  * already stored stays intact.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWatComponent, buildWatCore } from '../components/build-lib.js';
 import type { Host } from '../host/index.js';
-import { admin, fixture, tempHost } from './helpers.js';
+import { admin, fixture, tempHost, tempWitDir } from './helpers.js';
 
 let host: Host;
 let cleanup: () => Promise<void>;
@@ -24,10 +22,7 @@ const HANDLER_WAT = (extraImports: string, extraExports = '') => `(module
 
 beforeAll(async () => {
   ({ host, cleanup } = await tempHost({ limits: { uploadBytes: 64 * 1024 } }));
-  witDir = mkdtempSync(join(tmpdir(), 'micron-wit-'));
-  cpSync(resolve('wit/deps'), join(witDir, 'deps'), { recursive: true });
-  writeFileSync(
-    join(witDir, 'world.wit'),
+  witDir = tempWitDir(
     `package test:bad@0.1.0;
 interface frob { frob: func(); }
 world unknown-import { import frob; export wasi:http/incoming-handler@0.2.12; }

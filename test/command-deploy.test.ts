@@ -8,14 +8,13 @@
  * embed against one temporary WIT folder: jco's wasm-tools sees only the
  * folders preopened at its first use in a process.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../host/index.js';
 import { withPreopen } from '../sdk/build/preopen.ts';
-import { admin, tempHost } from './helpers.js';
+import { admin, tempHost, tempWitDir } from './helpers.js';
 
 const ADAPTER = resolve('node_modules/@bytecodealliance/jco/lib/wasi_snapshot_preview1.command.wasm');
 const P1 = 'wasi_snapshot_preview1';
@@ -39,10 +38,7 @@ let witDir: string;
 
 beforeAll(async () => {
   ({ host, cleanup } = await tempHost());
-  witDir = mkdtempSync(join(tmpdir(), 'micron-wit-'));
-  cpSync(resolve('wit/deps'), join(witDir, 'deps'), { recursive: true });
-  writeFileSync(
-    join(witDir, 'world.wit'),
+  witDir = tempWitDir(
     `package test:bad@0.1.0;
 interface frob { frob: func(); }
 world command { import micron:http/outbound@0.1.0; }

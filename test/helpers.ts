@@ -1,7 +1,7 @@
 /** Shared helpers for integration tests: temp hosts and fixture components. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createHost, type Host, type HostOptions } from '../host/index.js';
 
 /** Bytes of a built fixture in components/<name>/<name>.wasm. */
@@ -28,4 +28,15 @@ export function admin(path: string, init: RequestInit & { token?: string | null 
   const headers = new Headers(init.headers);
   if (init.token !== null) headers.set('authorization', `Bearer ${init.token ?? 'test-token'}`);
   return new Request(`http://127.0.0.1${path}`, { ...init, headers });
+}
+
+/**
+ * A temporary WIT folder for test components: the vendored packages
+ * (`wit/deps`) plus a `world.wit` holding `worldWit`. Remove it with `rmSync`.
+ */
+export function tempWitDir(worldWit: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'micron-wit-'));
+  cpSync(resolve('wit/deps'), join(dir, 'deps'), { recursive: true });
+  writeFileSync(join(dir, 'world.wit'), worldWit);
+  return dir;
 }
