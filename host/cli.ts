@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MicronError } from './errors.js';
 import { createHost } from './host.js';
+import type { InvocationRecord } from './observe/invocation-record.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -251,18 +252,8 @@ async function promote(argv: string[], action: 'promote' | 'rollback'): Promise<
   process.stdout.write(`${name}: latest is ${r.version} (was ${r.previous})\n`);
 }
 
-/** One invocation record as the logs API returns it (the fields the CLI prints). */
-interface RecordLine {
-  seq: number;
-  startedAt: number;
-  requestId: string;
-  version: string;
-  status: number;
-  totalUs: number;
-  cold: boolean;
-  logs: { stream: string; line: string }[];
-  detail?: string;
-}
+/** One invocation record as the logs API returns it. */
+type RecordLine = InvocationRecord;
 
 function printRecord(r: RecordLine, json: boolean): void {
   if (json) return void process.stdout.write(`${JSON.stringify(r)}\n`);

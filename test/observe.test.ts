@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHost, type Host } from '../host/index.js';
+import type { InvocationRecord } from '../host/observe/invocation-record.js';
 import { admin, fixture, tempHost } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -30,25 +31,7 @@ afterAll(async () => {
   await cleanup();
 });
 
-interface Rec {
-  seq: number;
-  requestId: string;
-  function: string;
-  version: string;
-  status: number;
-  outcome: string;
-  totalUs: number;
-  instantiateUs: number;
-  guestUs: number;
-  cold: boolean;
-  memoryPages: number;
-  bytesIn: number;
-  bytesOut: number;
-  billedGbS: number;
-  logs: { stream: string; line: string }[];
-  logDropped: number;
-  detail?: string;
-}
+type Rec = InvocationRecord;
 
 /** Calls a function and waits until the guest is done (its record exists). */
 async function invoke(h: Host, path: string, init?: RequestInit): Promise<{ res: Response; body: string; record: Rec }> {

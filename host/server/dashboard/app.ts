@@ -10,6 +10,7 @@
  * its recent invocations; deploy by dropping a .wasm file on the page or
  * choosing one, with upload progress.
  */
+import type { InvocationRecord } from '../../observe/invocation-record.js';
 
 interface FunctionInfo {
   name: string;
@@ -26,17 +27,7 @@ interface VersionInfo {
   createdAt: string;
   aliases: string[];
 }
-interface RecordLine {
-  seq: number;
-  startedAt: number;
-  requestId: string;
-  version: string;
-  status: number;
-  totalUs: number;
-  cold: boolean;
-  logs: { stream: string; line: string }[];
-  detail?: string;
-}
+type RecordLine = InvocationRecord;
 
 const TOKEN_KEY = 'micron-admin-token';
 let token = sessionStorage.getItem(TOKEN_KEY) ?? '';
