@@ -4,21 +4,17 @@
  * it. Nothing here reaches into the host in-process; every assertion is on an
  * exit code, a line the CLI printed, a file it wrote, or an HTTP answer.
  *
- * Each child gets an environment without MICRON_* variables, so a token or a
- * data dir set in the developer's shell cannot change what is tested.
+ * Each child gets an environment without MICRON_* variables (test/cli-process.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, runCli, spawnCli } from './cli-process.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'micron.js');
 const HELLO = 'components/hello/hello.wasm';
 const HELLO_BODY = 'Hello from Micron!\n';
 const HELLO_DIGEST = createHash('sha256').update(readFileSync(join(ROOT, HELLO))).digest('hex');
@@ -27,18 +23,9 @@ const STACK_LINE = /^\s+at\s/m;
 /** Deploying every example (a 14 MB JavaScript component among them) takes tens of seconds. */
 const EXAMPLES_TIMEOUT = 300_000;
 
-const children = new Set<ChildProcess>();
 const temps: string[] = [];
 
-function killAll(): void {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
-}
-
-// Killed even when a test fails or times out; the exit hook covers a worker torn down mid-run.
-process.once('exit', killAll);
 afterAll(() => {
-  killAll();
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,39 +33,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'micron-cli-'));
   temps.push(dir);
   return dir;
-}
-
-/** The test runner's environment minus every MICRON_* variable. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('MICRON_')) delete env[key];
-  return env;
-}
-
-function spawnCli(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a CLI command that ends by itself and collects its output. */
-function run(args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawnCli(args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** A running `micron serve`. */
@@ -167,7 +121,7 @@ function closedPort(): Promise<number> {
 
 describe('micron without a server', () => {
   it('prints usage and exits 0 for --help', async () => {
-    const r = await run(['--help']);
+    const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage:');
     expect(r.stdout).toContain('micron serve');
@@ -176,7 +130,7 @@ describe('micron without a server', () => {
   });
 
   it('exits 1 with a readable message and no stack trace for an unknown command', async () => {
-    const r = await run(['frobnicate']);
+    const r = await runCli(['frobnicate']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^micron: unknown command "frobnicate"\n/);
     expect(r.stderr).toContain('Usage:');
@@ -199,7 +153,7 @@ describe('the admin token', () => {
     expect(readFileSync(file, 'utf8').trim()).toBe(token);
     expect(statSync(file).mode & 0o777).toBe(0o600);
 
-    const listed = await run(['list', '--url', `http://127.0.0.1:${first.adminPort}`, '--token', token]);
+    const listed = await runCli(['list', '--url', `http://127.0.0.1:${first.adminPort}`, '--token', token]);
     expect(listed, `micron list failed: ${listed.stderr}`).toMatchObject({ code: 0, stdout: 'no functions\n' });
     expect(await first.stop()).toBe(0);
 
@@ -207,7 +161,7 @@ describe('the admin token', () => {
     expect(second.stderr()).not.toContain('generated an admin token');
     expect(second.stderr()).not.toContain(token);
     expect(readFileSync(file, 'utf8').trim()).toBe(token);
-    const again = await run(['list', '--url', `http://127.0.0.1:${second.adminPort}`, '--token', token]);
+    const again = await runCli(['list', '--url', `http://127.0.0.1:${second.adminPort}`, '--token', token]);
     expect(again).toMatchObject({ code: 0, stdout: 'no functions\n' });
     expect(await second.stop()).toBe(0);
   });
@@ -228,7 +182,7 @@ describe('a host run by `micron serve`', () => {
   });
 
   it('deploys a component with `micron deploy` and prints its version', async () => {
-    const r = await run(['deploy', HELLO, '--name', 'hello', ...auth]);
+    const r = await runCli(['deploy', HELLO, '--name', 'hello', ...auth]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^deployed hello v1 \\(7279 bytes, sha256 ${HELLO_DIGEST.slice(0, 12)}…, transpile [\\d.]+ ms, compile [\\d.]+ ms\\)\\n$`));
@@ -252,7 +206,7 @@ describe('a host run by `micron serve`', () => {
   });
 
   it('lists the function with `micron list`', async () => {
-    const r = await run(['list', ...auth]);
+    const r = await runCli(['list', ...auth]);
     expect(r.code).toBe(0);
     const [head, ...rows] = r.stdout.trimEnd().split('\n');
     expect(head).toMatch(/^NAME\s+VERSION\s+BYTES\s+DIGEST\s+UPDATED$/);
@@ -261,7 +215,7 @@ describe('a host run by `micron serve`', () => {
   });
 
   it('removes the function with `micron rm`, after which its path answers 404 function_not_found', async () => {
-    const r = await run(['rm', 'hello', ...auth]);
+    const r = await runCli(['rm', 'hello', ...auth]);
     expect(r).toMatchObject({ code: 0, stdout: 'removed hello\n', stderr: '' });
     const res = await get(`http://127.0.0.1:${server.publicPort}/hello/`);
     expect(res.status).toBe(404);
@@ -270,14 +224,14 @@ describe('a host run by `micron serve`', () => {
   });
 
   it('exits 1 with a readable message when the file to deploy does not exist', async () => {
-    const r = await run(['deploy', 'components/hello/missing.wasm', '--name', 'hello', ...auth]);
+    const r = await runCli(['deploy', 'components/hello/missing.wasm', '--name', 'hello', ...auth]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('micron: cannot read components/hello/missing.wasm\n');
     expect(r.stdout).toBe('');
   });
 
   it('exits 1 with unauthorized when the token is wrong', async () => {
-    const r = await run(['deploy', HELLO, '--name', 'hello', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', 'not-the-token']);
+    const r = await runCli(['deploy', HELLO, '--name', 'hello', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', 'not-the-token']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^micron: unauthorized: missing or wrong admin token/);
     expect(r.stderr).not.toMatch(STACK_LINE);
@@ -285,7 +239,7 @@ describe('a host run by `micron serve`', () => {
 
   it('exits 1 with connection_failed when the admin URL is unreachable', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const r = await run(['list', '--url', url, '--token', 'whatever']);
+    const r = await runCli(['list', '--url', url, '--token', 'whatever']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^micron: connection_failed: cannot reach the host at ${url.replace(/\./g, '\\.')}: `));
     expect(r.stderr).not.toMatch(STACK_LINE);
@@ -294,17 +248,17 @@ describe('a host run by `micron serve`', () => {
   it('exits 1 with invalid_wasm when the file is not WebAssembly', async () => {
     const file = join(tempDir(), 'notes.wasm');
     writeFileSync(file, 'this is text, not a component\n');
-    const r = await run(['deploy', file, '--name', 'notes', ...auth]);
+    const r = await runCli(['deploy', file, '--name', 'notes', ...auth]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^micron: invalid_wasm: /);
     expect(r.stderr).not.toMatch(STACK_LINE);
-    expect((await run(['list', ...auth])).stdout).toBe('no functions\n');
+    expect((await runCli(['list', ...auth])).stdout).toBe('no functions\n');
   });
 
   it('exits 1 with a readable message when `micron serve` is given a port in use', async () => {
     const port = String(server.publicPort);
     const dir = tempDir();
-    const r = await run(['serve', '--port', port, '--admin-port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--no-examples']);
+    const r = await runCli(['serve', '--port', port, '--admin-port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--no-examples']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`micron: port ${port} is already in use; pick another with --port / --admin-port\n`);
     expect(r.stderr).not.toMatch(STACK_LINE);
@@ -325,7 +279,7 @@ describe('`micron serve` without --no-examples (what `npm start` runs)', () => {
         expect(res.status).toBe(200);
         expect(res.body).toBe(HELLO_BODY);
         const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
-        const listed = await run(['list', '--json', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', token]);
+        const listed = await runCli(['list', '--json', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', token]);
         expect(listed.code, `micron list failed: ${listed.stderr}`).toBe(0);
         const names = (JSON.parse(listed.stdout) as { name: string }[]).map((f) => f.name);
         expect(names).toEqual(expect.arrayContaining(['echo', 'hello', 'inspect', 'stream']));

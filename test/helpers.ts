@@ -40,3 +40,15 @@ export function tempWitDir(worldWit: string): string {
   writeFileSync(join(dir, 'world.wit'), worldWit);
   return dir;
 }
+
+/** Reads a streamed response body as text, with the time (ms) each chunk arrived. */
+export async function readChunks(res: Response): Promise<{ text: string; arrivals: number[] }> {
+  const reader = res.body!.getReader();
+  const arrivals: number[] = [];
+  let text = '';
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    arrivals.push(Date.now());
+    text += Buffer.from(r.value).toString();
+  }
+  return { text, arrivals };
+}

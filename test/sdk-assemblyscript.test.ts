@@ -22,6 +22,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { MicronError } from '../host/errors.ts';
 import { ASSEMBLYSCRIPT_INSTALL_HINT, buildAssemblyScript } from '../sdk/build/assemblyscript.ts';
 import { buildProject, detectLanguage } from '../sdk/build/index.ts';
+import { readChunks } from './helpers.js';
 import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -181,13 +182,7 @@ describe('AssemblyScript SDK build', () => {
 
       const response = await fetch(`${base}/`);
       expect(response.status).toBe(200);
-      const reader = response.body!.getReader();
-      const arrivals: number[] = [];
-      let text = '';
-      for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        arrivals.push(Date.now());
-        text += Buffer.from(r.value).toString();
-      }
+      const { text, arrivals } = await readChunks(response);
       expect(text).toBe('chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n');
       expect(arrivals.length).toBeGreaterThan(1);
       expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(300);

@@ -12,21 +12,20 @@
  * assertion is on an exit code, a line the CLI printed, a file it wrote or
  * an HTTP answer.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GO_INSTALL_HINT } from '../sdk/build/go.ts';
 import { RUST_INSTALL_HINT } from '../sdk/build/rust.ts';
+import { cliEnv, runCli, spawnCli, type RunResult } from './cli-process.ts';
+import { readChunks } from './helpers.js';
 import { checkToolchain, guestToolchain, toolchainsRequired, type GuestLanguage } from './toolchains.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = path.join(ROOT, 'bin', 'micron.js');
 const FILE = 'test/sdk-e2e.test.ts';
 const TOKEN = randomBytes(16).toString('hex');
 /** A cold Rust build (SDK rlib included) takes seconds; three builds run in some tests. */
@@ -41,52 +40,10 @@ const toolchains: Record<GuestLanguage, Awaited<ReturnType<typeof guestToolchain
 };
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'micron-sdk-e2e-'));
-const children = new Set<ChildProcess>();
-function killAll(): void {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
-}
-// Killed even when a test fails or times out; the exit hook covers a worker torn down mid-run.
-process.once('exit', killAll);
-
-/**
- * The test runner's environment without MICRON_* variables (a token or data
- * dir in the developer's shell must not change what is tested), except the
- * toolchain choices, which the in-process toolchain probe honoured too.
- */
-function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('MICRON_') && key !== 'MICRON_RUSTC' && key !== 'MICRON_GO') delete env[key];
-  }
-  return { ...env, ...extra };
-}
-
-function spawnCli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): ChildProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a CLI command that ends by itself and collects its output. */
-function cli(args: string[], env?: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The toolchain choices reach the CLI too: the in-process toolchain probe honoured them. */
+const KEEP = ['MICRON_RUSTC', 'MICRON_GO'];
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => cliEnv(KEEP, extra);
+const cli = (args: string[], e: NodeJS.ProcessEnv = env()): Promise<RunResult> => runCli(args, e);
 
 /** `micron build <dir> [--out <out>]`: checks the progress, the printed path and size, and the file; returns the path. */
 async function build(dir: string, out?: string): Promise<string> {
@@ -168,7 +125,7 @@ beforeAll(async () => {
   offList.port = (offListServer.address() as AddressInfo).port;
 
   const args = ['serve', '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', '--data-dir', path.join(scratch, 'data'), '--no-examples'];
-  server = spawnCli(args, cliEnv({ MICRON_ADMIN_TOKEN: TOKEN }));
+  server = spawnCli(args, env({ MICRON_ADMIN_TOKEN: TOKEN }));
   server.stderr!.setEncoding('utf8').on('data', (d: string) => (host.log += d));
   let stdout = '';
   await new Promise<void>((resolve, reject) => {
@@ -194,7 +151,6 @@ afterAll(async () => {
     server.kill('SIGTERM');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
   }
-  killAll();
   upstreamServer.closeAllConnections();
   await new Promise((resolve) => upstreamServer.close(resolve));
   await new Promise((resolve) => offListServer.close(resolve));
@@ -295,13 +251,7 @@ describe('AssemblyScript examples, built by `micron build` and served by `micron
       const res = await call('as-stream', '/');
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
-      const reader = res.body!.getReader();
-      const arrivals: number[] = [];
-      let text = '';
-      for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        arrivals.push(Date.now());
-        text += Buffer.from(r.value).toString();
-      }
+      const { text, arrivals } = await readChunks(res);
       expect(text).toBe('chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n');
       expect(arrivals.length).toBeGreaterThan(1);
       expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(300);
@@ -526,7 +476,7 @@ describe('`micron new` then `micron build`, deployed and answering', () => {
 describe('`micron build` without the toolchain', () => {
   it('names the Debian packages for Rust when the rustc it is told to use is missing', async () => {
     const out = path.join(scratch, 'no-rustc.wasm');
-    const r = await cli(['build', 'components/rust-hello', '--out', out], cliEnv({ MICRON_RUSTC: path.join(scratch, 'no-such-rustc') }));
+    const r = await cli(['build', 'components/rust-hello', '--out', out], env({ MICRON_RUSTC: path.join(scratch, 'no-such-rustc') }));
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^micron: toolchain_missing: no Rust compiler for wasm32-unknown-unknown \(.*no-such-rustc: not found or not runnable\)/);
@@ -538,7 +488,7 @@ describe('`micron build` without the toolchain', () => {
 
   it('prints the commands that install Go 1.23 from bookworm-backports when the go it is told to use is missing', async () => {
     const out = path.join(scratch, 'no-go.wasm');
-    const r = await cli(['build', 'components/go-hello', '--out', out], cliEnv({ MICRON_GO: path.join(scratch, 'no-such-go') }));
+    const r = await cli(['build', 'components/go-hello', '--out', out], env({ MICRON_GO: path.join(scratch, 'no-such-go') }));
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^micron: toolchain_missing: Go >= 1\.21 for GOOS=wasip1 was not found \(looked for .*no-such-go \(MICRON_GO\)\)/);
