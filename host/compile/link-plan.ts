@@ -16,7 +16,7 @@ import type { ComponentStructure, CanonOpts, CoreExportAlias } from './component
 import { parseInterfaceName, type HostInterfaces } from '../wasi/imports.js';
 import type { FuncType, ResourceType } from '../abi/types.js';
 import type { HostFn, StringEncoding } from '../abi/canon.js';
-import { ExternKind, readImportKinds, readSections, SectionId } from '../wasi/preview1/core-module.js';
+import { ExternKind, readImports, readSections, SectionId } from '../wasi/preview1/core-module.js';
 
 /** A core func the host provides. */
 export type HostCoreFunc =
@@ -289,7 +289,7 @@ export function hasStateSections(bytes: Uint8Array): boolean {
   for (const { id, payload } of readSections(bytes)) {
     if (id === 5 || id === 6 || id === 8 || id === 11) return true; // memory, global, start, data
     // Imported memories or globals are state too.
-    if (id === SectionId.import && readImportKinds(payload).some((k) => k === ExternKind.memory || k === ExternKind.global)) return true;
+    if (id === SectionId.import && readImports(payload).some((i) => i.kind === ExternKind.memory || i.kind === ExternKind.global)) return true;
   }
   return false;
 }

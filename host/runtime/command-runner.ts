@@ -44,7 +44,7 @@
 import { MicronError } from '../errors.ts';
 import { InstanceImage, pausableModule, resume, SNAPSHOT_MARKER, SNAPSHOT_PREPARE } from '../wasi/preview1/command-snapshot.ts';
 import type { PausableModule } from '../wasi/preview1/command-snapshot.ts';
-import { ExternKind, readExports, readImportModules, readSections, SectionId } from '../wasi/preview1/core-module.ts';
+import { ExternKind, readExports, readImports, readSections, SectionId } from '../wasi/preview1/core-module.ts';
 import {
   DEFAULT_STDERR_LIMIT,
   DEFAULT_STDOUT_LIMIT,
@@ -571,7 +571,7 @@ export function findCommandModule(modules: readonly Uint8Array[]): Uint8Array | 
       return (
         exports.some((e) => e.name === '_start' && e.kind === ExternKind.func) &&
         exports.some((e) => e.name === 'memory' && e.kind === ExternKind.memory) &&
-        readImportModules(payload(SectionId.import)).includes(PREVIEW1_MODULE)
+        readImports(payload(SectionId.import)).some((i) => i.module === PREVIEW1_MODULE)
       );
     } catch {
       return false;

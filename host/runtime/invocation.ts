@@ -331,7 +331,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
     const kept = bytes.length > room ? bytes.subarray(0, room) : bytes;
     this.stats.logDropped += bytes.length - kept.length;
     this.logBytes += kept.length;
-    const text = this.partial[stream] + new TextDecoder().decode(kept);
+    const text = this.partial[stream] + utf8.decode(kept);
     const lines = text.split('\n');
     this.partial[stream] = lines.pop() ?? '';
     for (const line of lines) this.logs.push({ stream, line });
@@ -484,6 +484,7 @@ function bodyInit(bytes: Uint8Array, headers: Record<string, string> | [string, 
 }
 
 const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder();
 
 function nullBodyStatus(status: number): boolean {
   return status === 101 || status === 204 || status === 205 || status === 304;

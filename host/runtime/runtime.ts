@@ -85,7 +85,7 @@ export class Runtime {
    */
   invoke(
     fn: ResolvedFunction,
-    req: Omit<GuestRequest, 'maxBodyBytes'> & { maxBodyBytes?: number },
+    req: GuestRequest,
     requestId = newRequestId(),
     onDone?: () => void,
   ): Response | Promise<Response> {
@@ -107,9 +107,7 @@ export class Runtime {
     };
     let response: Response | Promise<Response>;
     try {
-      // The server passes the body limit it already checked against; other callers get the function's.
-      const full = req.maxBodyBytes === undefined ? { ...req, maxBodyBytes: limits.requestBodyBytes } : (req as GuestRequest);
-      response = inv.start(full, limits.deadlineMs, finished);
+      response = inv.start(req, limits.deadlineMs, finished);
     } catch (e) {
       return failureResponse(e, requestId);
     }
@@ -175,7 +173,7 @@ export class Runtime {
   }
 
   /** The function's limits: its configured overrides over the host's (cached per version). */
-  private limitsOf(fn: ResolvedFunction): EffectiveLimits {
+  limitsOf(fn: ResolvedFunction): EffectiveLimits {
     let l = this.effective.get(fn.version);
     if (!l) this.effective.set(fn.version, (l = effectiveLimits(this.limits, fn.version.config.limits)));
     return l;

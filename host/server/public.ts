@@ -23,7 +23,7 @@ import type { IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import type { Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
-import { effectiveLimits, type EffectiveLimits, type HostLimits } from '../config.js';
+import type { EffectiveLimits, HostLimits } from '../config.js';
 import type { ResolvedFunction } from '../registry/registry.js';
 import { Limiter, type Permit, type Refusal } from '../runtime/limiter.js';
 import { newRequestId, REQUEST_ID_HEADER, type Runtime } from '../runtime/runtime.js';
@@ -95,8 +95,6 @@ const REFUSAL_DELAY_MS = 100;
 export function createPublicApp(deps: PublicAppDeps): Hono {
   const app = new Hono();
   const limiter = new Limiter(deps.limits.hostMaxInFlight, (name, delta) => deps.runtime.queueChange(name, delta));
-  /** Effective limits per deployed version (a version's configuration never changes). */
-  const limitsOf = new WeakMap<object, EffectiveLimits>();
   app.onError(onError(deps.logger));
   // The handler stays synchronous for as long as nothing has to wait: a request whose
   // function is loaded, whose slot is free and whose guest answers without waiting
@@ -128,8 +126,7 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     const { req, incoming } = call;
     const denied = invokeDenied(fn.version.config, incoming ? incoming.headers.authorization : req.headers.get('authorization'));
     if (denied) return denied;
-    let limits = limitsOf.get(fn.version);
-    if (!limits) limitsOf.set(fn.version, (limits = effectiveLimits(deps.limits, fn.version.config.limits)));
+    const limits = deps.runtime.limitsOf(fn);
 
     const withBody = incoming ? incomingHasBody(incoming) : hasBody(req);
     const declared = withBody ? Number(incoming ? incoming.headers['content-length'] : req.headers.get('content-length')) : 0;
@@ -137,9 +134,8 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
       deps.runtime.recordRejection(fn.record.name, 'payload_too_large');
       return refuse('payload_too_large', `the request body is ${declared} bytes; the limit of function ${JSON.stringify(fn.record.name)} is ${limits.requestBodyBytes}`, 413);
     }
-    const lim = limits;
     const admitted = limiter.acquire(fn.record.name, limits, () => req.signal);
-    return admitted instanceof Promise ? admitted.then((a) => run(call, fn, lim, withBody, declared, a)) : run(call, fn, lim, withBody, declared, admitted);
+    return admitted instanceof Promise ? admitted.then((a) => run(call, fn, limits, withBody, declared, a)) : run(call, fn, limits, withBody, declared, admitted);
   }
 
   /** Runs the admitted request, or answers the refusal. */

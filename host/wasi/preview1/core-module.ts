@@ -129,16 +129,23 @@ export function writeExports(entries: readonly ExportEntry[]): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-/** The module names of a module's imports (with repeats). */
-export function readImportModules(payload: Uint8Array | undefined): string[] {
-  const out: string[] = [];
+/** One import: its module and name, and its kind ({@link ExternKind}). */
+export interface ImportEntry {
+  module: string;
+  name: string;
+  kind: number;
+}
+
+/** Reads the import section (none when `payload` is undefined). */
+export function readImports(payload: Uint8Array | undefined): ImportEntry[] {
+  const out: ImportEntry[] = [];
   if (payload === undefined) return out;
   const r = new ByteReader(payload);
   const n = r.u32();
   for (let i = 0; i < n; i++) {
-    out.push(r.name());
-    r.name();
-    skipImportDesc(r);
+    const module = r.name();
+    const name = r.name();
+    out.push({ module, name, kind: skipImportDesc(r) });
   }
   return out;
 }
@@ -165,20 +172,6 @@ function skipImportDesc(r: ByteReader): number {
   return kind;
 }
 
-/** The kind ({@link ExternKind}) of every import, in order. */
-export function readImportKinds(payload: Uint8Array | undefined): number[] {
-  const out: number[] = [];
-  if (payload === undefined) return out;
-  const r = new ByteReader(payload);
-  const n = r.u32();
-  for (let i = 0; i < n; i++) {
-    r.name();
-    r.name();
-    out.push(skipImportDesc(r));
-  }
-  return out;
-}
-
 /** The name of a custom section (id 0), from its payload. */
 export function customSectionName(payload: Uint8Array): string {
   return new ByteReader(payload).name();
@@ -186,18 +179,8 @@ export function customSectionName(payload: Uint8Array): string {
 
 /** Counts imported functions and globals. */
 export function countImports(payload: Uint8Array | undefined): { funcs: number; globals: number } {
-  const counts = { funcs: 0, globals: 0 };
-  if (payload === undefined) return counts;
-  const r = new ByteReader(payload);
-  const n = r.u32();
-  for (let i = 0; i < n; i++) {
-    r.name();
-    r.name();
-    const kind = skipImportDesc(r);
-    if (kind === ExternKind.func) counts.funcs++;
-    else if (kind === ExternKind.global) counts.globals++;
-  }
-  return counts;
+  const imports = readImports(payload);
+  return { funcs: imports.filter((i) => i.kind === ExternKind.func).length, globals: imports.filter((i) => i.kind === ExternKind.global).length };
 }
 
 /** Reads the mutability of each defined global (true = mutable). */
