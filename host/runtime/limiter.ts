@@ -100,6 +100,8 @@ export class Limiter {
   /** Functions with live waiters, in round-robin order (a Map keeps insertion order). */
   private readonly waiting = new Map<string, Lane>();
   private inFlight = 0;
+  /** Lane count past which idle lanes are swept (see `dropIfIdle`). */
+  private sweepAt = IDLE_LANES_KEPT;
 
   /**
    * @param hostMaxInFlight requests running at once across all functions
@@ -218,18 +220,21 @@ export class Limiter {
 
   /**
    * Keeps the map from growing with every name ever called: once it holds
-   * more than {@link IDLE_LANES_KEPT} functions, every function with nothing
-   * running or waiting is forgotten in one sweep. Below that an idle lane
-   * stays, so a function called one request at a time does not create and
-   * drop its lane on every request.
+   * more than {@link sweepAt} functions, every function with nothing running
+   * or waiting is forgotten in one sweep, and the next sweep waits until the
+   * map has doubled from what is left (so many busy functions do not make
+   * every release a sweep). Below that an idle lane stays, so a function
+   * called one request at a time does not create and drop its lane on every
+   * request.
    */
   private dropIfIdle(lane: Lane): void {
-    if (lane.inFlight !== 0 || lane.live !== 0 || this.lanes.size <= IDLE_LANES_KEPT) return;
+    if (lane.inFlight !== 0 || lane.live !== 0 || this.lanes.size <= this.sweepAt) return;
     for (const [k, l] of this.lanes) {
       if (l.inFlight === 0 && l.live === 0) {
         this.lanes.delete(k);
         this.waiting.delete(k);
       }
     }
+    this.sweepAt = Math.max(IDLE_LANES_KEPT, 2 * this.lanes.size);
   }
 }
