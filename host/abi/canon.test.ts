@@ -99,3 +99,26 @@ describe('lowerImport', () => {
     expect(cx.handles.get('wasi:http/types#fields', h)).toBe(obj);
   });
 });
+
+describe('MemSlot', () => {
+  it('keeps its view until the memory grows, then sees the grown memory', () => {
+    const mem = new WebAssembly.Memory({ initial: 1, maximum: 4 });
+    const slot = new MemSlot(mem, undefined, 'utf8');
+    const first = slot.u8;
+    expect(slot.u8).toBe(first);
+    expect(first.length).toBe(65536);
+    mem.grow(1);
+    expect(slot.u8.length).toBe(2 * 65536);
+    expect(slot.dv.byteLength).toBe(2 * 65536);
+    slot.u8[65536 + 5] = 7;
+    expect(new Uint8Array(mem.buffer)[65536 + 5]).toBe(7);
+  });
+
+  it('sees a shared memory grow although the old buffer keeps its length', () => {
+    const mem = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
+    const slot = new MemSlot(mem, undefined, 'utf8');
+    expect(slot.u8.length).toBe(65536);
+    mem.grow(2);
+    expect(slot.u8.length).toBe(3 * 65536);
+  });
+});

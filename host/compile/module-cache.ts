@@ -16,9 +16,20 @@ export interface ModuleCacheStats {
   evictions: number;
 }
 
-/** LRU cache of {@link LoadedComponent}s bounded by their module bytes. */
+interface Entry {
+  loaded: LoadedComponent;
+  /** Tick of the last use: the smallest is evicted first. */
+  used: number;
+}
+
+/**
+ * LRU cache of {@link LoadedComponent}s bounded by their module bytes.
+ * Recency is a counter stamped on each hit (a hit is on every request, so it
+ * must not reorder the map); eviction, rare, scans for the oldest stamp.
+ */
 export class ModuleCache {
-  private readonly map = new Map<string, LoadedComponent>();
+  private readonly map = new Map<string, Entry>();
+  private tick = 0;
   private readonly loading = new Map<string, Promise<LoadedComponent>>();
   private bytes = 0;
   private hits = 0;
@@ -30,12 +41,10 @@ export class ModuleCache {
   /** The cached component, refreshing its recency; undefined on a miss. */
   get(digest: string): LoadedComponent | undefined {
     const hit = this.map.get(digest);
-    if (hit) {
-      this.hits++;
-      this.map.delete(digest);
-      this.map.set(digest, hit);
-    }
-    return hit;
+    if (!hit) return undefined;
+    this.hits++;
+    hit.used = ++this.tick;
+    return hit.loaded;
   }
 
   /** Returns the cached component or loads it once, however many callers ask at the same time. */
@@ -64,16 +73,21 @@ export class ModuleCache {
   /** Inserts a component, evicting the least recently used ones beyond the budget (never the new one). */
   set(digest: string, loaded: LoadedComponent): void {
     const old = this.map.get(digest);
-    if (old) {
-      this.bytes -= old.bytes;
-      this.map.delete(digest);
-    }
-    this.map.set(digest, loaded);
+    if (old) this.bytes -= old.loaded.bytes;
+    this.map.set(digest, { loaded, used: ++this.tick });
     this.bytes += loaded.bytes;
-    for (const [k, v] of this.map) {
-      if (this.bytes <= this.budget || k === digest) break;
-      this.map.delete(k);
-      this.bytes -= v.bytes;
+    while (this.bytes > this.budget) {
+      let oldest: string | undefined;
+      let oldestUsed = Infinity;
+      for (const [k, e] of this.map) {
+        if (k !== digest && e.used < oldestUsed) {
+          oldest = k;
+          oldestUsed = e.used;
+        }
+      }
+      if (oldest === undefined) break;
+      this.bytes -= this.map.get(oldest)!.loaded.bytes;
+      this.map.delete(oldest);
       this.evictions++;
     }
   }
@@ -82,7 +96,7 @@ export class ModuleCache {
   delete(digest: string): void {
     const old = this.map.get(digest);
     if (old) {
-      this.bytes -= old.bytes;
+      this.bytes -= old.loaded.bytes;
       this.map.delete(digest);
     }
   }

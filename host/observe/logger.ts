@@ -30,6 +30,8 @@ export class Logger {
   private readonly writer: LineWriter | undefined;
   /** Where lines go (pino's destination): {@link Logger.writeLine} writes there directly. */
   private readonly dest: { write(s: string): unknown };
+  /** `msg` values of {@link writeLine} as JSON (a handful of constant messages). */
+  private readonly msgJson = new Map<string, string>();
 
   /**
    * @param sink where lines go, one call per line without the newline; `undefined` silences the logger;
@@ -67,7 +69,12 @@ export class Logger {
    */
   writeLine(level: LogLevel, msg: string, jsonFields: string): void {
     if (!this.pino.isLevelEnabled(level)) return;
-    this.dest.write(`{"level":"${level}","time":"${isoNow()}","msg":${JSON.stringify(msg)},${jsonFields}}\n`);
+    let m = this.msgJson.get(msg);
+    if (m === undefined) {
+      m = JSON.stringify(msg);
+      if (this.msgJson.size < 16) this.msgJson.set(msg, m);
+    }
+    this.dest.write(`{"level":"${level}","time":"${isoNow()}","msg":${m},${jsonFields}}\n`);
   }
 
   /** Writes one log line when `level` is enabled. */

@@ -82,17 +82,19 @@ export interface RouteMatch {
 
 /** A function resolved for a request. */
 export interface ResolvedFunction {
-  record: FunctionRecord;
-  version: VersionRecord;
-  loaded: LoadedComponent;
+  readonly record: FunctionRecord;
+  readonly version: VersionRecord;
+  readonly loaded: LoadedComponent;
   /** True when the component had to be compiled for this request. */
-  cold: boolean;
+  readonly cold: boolean;
 }
 
 /** A function and the version `latest` points at, resolved once per change rather than per request. */
 interface Entry {
   record: FunctionRecord;
   current: VersionRecord;
+  /** The last warm resolution, handed out again while its component stays cached (no object per request). */
+  warm?: ResolvedFunction;
 }
 
 /** The registry of functions. */
@@ -321,7 +323,7 @@ export class Registry {
     const search = q === -1 ? '' : target.slice(q);
     const path = mount && fullPath.startsWith(mount) ? fullPath.slice(mount.length) || '/' : fullPath;
     if (host !== undefined && this.hostRoutes.size > 0) {
-      const name = this.hostRoutes.get(host.toLowerCase().replace(/:\d+$/, ''));
+      const name = this.hostRoutes.get(hostName(host));
       if (name !== undefined) return { name, pathWithQuery: path + search };
     }
     for (let end = path.length; end > 0; end = path.lastIndexOf('/', end - 1)) {
@@ -401,7 +403,10 @@ export class Registry {
     if (!e) return undefined;
     const { record, current: version } = e;
     const hit = this.cache.get(version.digest);
-    if (hit) return { record, version, loaded: hit, cold: false };
+    if (hit) {
+      const warm = e.warm;
+      return warm !== undefined && warm.loaded === hit ? warm : (e.warm = { record, version, loaded: hit, cold: false });
+    }
     return (async () => {
       const meta = await this.meta(version.digest);
       if (!meta) throw new MicronError('internal', `artifacts of ${name} ${version.id} are missing`);
@@ -465,4 +470,23 @@ function currentOf(rec: FunctionRecord): VersionRecord {
   const v = rec.versions.find((x) => x.id === id) ?? rec.versions[rec.versions.length - 1];
   if (!v) throw new MicronError('internal', `function ${rec.name} has no versions`);
   return v;
+}
+
+/** A Host header lower-cased and without its port. */
+export function hostName(host: string): string {
+  let end = host.length;
+  for (let i = host.length - 1; i >= 0; i--) {
+    const c = host.charCodeAt(i);
+    if (c === 58 /* : */) {
+      if (i < host.length - 1) end = i;
+      break;
+    }
+    if (c < 48 || c > 57) break;
+  }
+  const h = end === host.length ? host : host.slice(0, end);
+  for (let i = 0; i < h.length; i++) {
+    const c = h.charCodeAt(i);
+    if (c >= 65 && c <= 90) return h.toLowerCase();
+  }
+  return h;
 }

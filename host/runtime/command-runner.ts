@@ -62,6 +62,7 @@ import type { SleepPolicy } from '../wasi/preview1/poll.ts';
 import { DENY_ALL, Outbound, OUTBOUND_MODULE } from '../wasi/micron-http/outbound.ts';
 import type { OutboundPolicy, OutboundRun } from '../wasi/micron-http/outbound.ts';
 import { DeadlineExceeded, watchdog } from './watchdog/index.ts';
+import { latin1String } from '../wasi/http/fields.ts';
 
 export type { OutboundPolicy };
 
@@ -188,7 +189,6 @@ const MAX_IDLE = 4;
 const DEFAULT_MAX_INSTANCES = 16;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const latin1 = new TextDecoder('latin1');
 /** The names of micron:http/outbound's functions. */
 const OUTBOUND_FUNCTIONS: readonly string[] = Object.keys(new Outbound(new GuestMemory()).imports);
 
@@ -660,7 +660,7 @@ export function parseCgiResponse(out: Uint8Array, stderr = ''): Omit<CommandResp
   if (out.length === 0) throw new CommandError('function wrote no response', stderr);
   const { headerEnd, bodyStart } = findHeaderEnd(out);
   if (headerEnd < 0) throw new CommandError('function response has no blank line after its headers', stderr);
-  const lines = headerEnd === 0 ? [] : latin1.decode(out.subarray(0, headerEnd)).split('\n');
+  const lines = headerEnd === 0 ? [] : latin1String(out.subarray(0, headerEnd)).split('\n');
   let status: number | undefined;
   let location = false;
   const headers: [string, string][] = [];

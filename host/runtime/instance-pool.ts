@@ -26,6 +26,12 @@ export interface PooledInstance {
   readonly slots: MemSlot[];
   readonly globals: WebAssembly.Global[];
   readonly tables: WebAssembly.Table[];
+  /**
+   * A byte view of the memory, taken once: a grown memory detaches it (its
+   * length drops to 0), which is how {@link InstancePool.release} tells a
+   * grown instance without asking the memory for its buffer.
+   */
+  readonly view: Uint8Array;
 }
 
 interface Pristine {
@@ -74,7 +80,7 @@ export class InstancePool {
       if (v instanceof WebAssembly.Global) globals.push(v);
       else if (v instanceof WebAssembly.Table) tables.push(v);
     }
-    const pooled: PooledInstance = { exports, memory, slots: this.makeSlots(exports, memory), globals, tables };
+    const pooled: PooledInstance = { exports, memory, slots: this.makeSlots(exports, memory), globals, tables, view: new Uint8Array(memory.buffer) };
     this.pristine ??= capture(pooled);
     return pooled;
   }
@@ -82,12 +88,11 @@ export class InstancePool {
   /** Returns a finished instance: reset and kept, or dropped when it cannot be reset. */
   release(inst: PooledInstance): void {
     const p = this.pristine!;
-    const buf = inst.memory.buffer;
-    if (buf.byteLength !== p.bytes || this.idle.length >= this.capacity || inst.tables.some((t, i) => t.length !== p.tables[i]!.length)) {
+    const u8 = inst.view;
+    if (u8.byteLength !== p.bytes || this.idle.length >= this.capacity || tablesGrew(inst.tables, p.tables)) {
       this.discarded++;
       return;
     }
-    const u8 = new Uint8Array(buf);
     u8.set(p.image);
     u8.fill(0, p.image.length);
     for (let i = 0; i < inst.globals.length; i++) inst.globals[i]!.value = p.globals[i];
@@ -102,6 +107,11 @@ export class InstancePool {
   stats(): InstancePoolStats {
     return { idle: this.idle.length, created: this.created, reused: this.reused, discarded: this.discarded };
   }
+}
+
+function tablesGrew(tables: WebAssembly.Table[], initial: unknown[][]): boolean {
+  for (let i = 0; i < tables.length; i++) if (tables[i]!.length !== initial[i]!.length) return true;
+  return false;
 }
 
 function capture(inst: PooledInstance): Pristine {

@@ -15,7 +15,7 @@ import type { GuestContext, GuestPolicy, HttpInvocationState } from '../wasi/con
 import { monotonicNow } from '../wasi/clocks/clocks.js';
 import { type BodyBuffer, pumpInto } from '../wasi/http/body.js';
 import type { ErrorCode } from '../wasi/http/error-code.js';
-import { Fields } from '../wasi/http/fields.js';
+import { Fields, latin1String } from '../wasi/http/fields.js';
 import { IncomingBody, IncomingRequest, type OutgoingResponse, ResponseOutparam, methodFromString, type Scheme } from '../wasi/http/types.js';
 import { InputStream } from '../wasi/io/streams.js';
 import type { LiveInstance, PreparedComponent } from './prepared-component.js';
@@ -478,12 +478,11 @@ function bodyInit(bytes: Uint8Array, headers: Record<string, string> | [string, 
         break;
       }
     }
-    if (ascii) return latin1.decode(bytes);
+    if (ascii) return latin1String(bytes);
   }
   return bytes as Uint8Array<ArrayBuffer>;
 }
 
-const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder();
 
 function nullBodyStatus(status: number): boolean {

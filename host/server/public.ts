@@ -24,7 +24,7 @@ import { Hono } from 'hono';
 import type { Logger } from '../observe/logger.js';
 import type { Registry } from '../registry/registry.js';
 import type { EffectiveLimits, HostLimits } from '../config.js';
-import type { ResolvedFunction } from '../registry/registry.js';
+import { hostName, type ResolvedFunction } from '../registry/registry.js';
 import { Limiter, type Permit, type Refusal } from '../runtime/limiter.js';
 import { newRequestId, REQUEST_ID_HEADER, type Runtime } from '../runtime/runtime.js';
 import type { ErrorCode } from '../errors.js';
@@ -54,19 +54,22 @@ export function route(target: string, host: string | undefined, domain: string, 
   const search = q === -1 ? '' : target.slice(q);
   const path = mount && fullPath.startsWith(mount) ? fullPath.slice(mount.length) || '/' : fullPath;
   if (host) {
-    const h = host.toLowerCase().replace(/:\d+$/, '');
-    const suffix = `.${domain}`;
-    if (h.endsWith(suffix)) {
-      const name = h.slice(0, -suffix.length);
-      if (name && !name.includes('.')) return { name, pathWithQuery: path + search };
+    const h = hostName(host);
+    // `<name>.<domain>`: one label before the domain (compared without building `.${domain}`).
+    const at = h.length - domain.length - 1;
+    if (at > 0 && h.charCodeAt(at) === 46 && h.endsWith(domain)) {
+      const name = h.slice(0, at);
+      if (!name.includes('.')) return { name, pathWithQuery: path + search };
     }
   }
   const slash = path.indexOf('/', 1);
-  let name: string;
-  try {
-    name = decodeURIComponent(slash === -1 ? path.slice(1) : path.slice(1, slash));
-  } catch {
-    return undefined;
+  let name = slash === -1 ? path.slice(1) : path.slice(1, slash);
+  if (name.includes('%')) {
+    try {
+      name = decodeURIComponent(name);
+    } catch {
+      return undefined;
+    }
   }
   if (!name) return undefined;
   const rest = slash === -1 ? '/' : path.slice(slash);

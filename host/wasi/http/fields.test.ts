@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FieldLimitError, Fields, isValidFieldValue } from './fields.js';
+import { FieldLimitError, Fields, isValidFieldValue, latin1String } from './fields.js';
 
 const b = (s: string) => new TextEncoder().encode(s);
 
@@ -41,5 +41,16 @@ describe('Fields', () => {
     expect(() => f.add('c', b('1'))).toThrow(FieldLimitError);
     const g = new Fields(false, { maxHeaders: 10, maxHeaderBytes: 10 });
     expect(() => g.add('name', b('12345678'))).toThrow(FieldLimitError);
+  });
+
+  it('turns values into one character per byte, so node writes the same bytes back (obs-text included)', () => {
+    const f = new Fields(false, undefined);
+    const value = new Uint8Array([0x61, 0x80, 0x9f, 0xe9, 0xff]);
+    expect(f.add('x-raw', value)).toBeUndefined();
+    const init = f.toHeaderInit('x-id', '1') as Record<string, string>;
+    expect(Buffer.from(init['x-raw']!, 'latin1')).toEqual(Buffer.from(value));
+    expect(Buffer.from(f.toHeaderPairs()[0]![1], 'latin1')).toEqual(Buffer.from(value));
+    const long = new Uint8Array(200).map((_, i) => 0x60 + (i % 0xa0));
+    expect(Buffer.from(latin1String(long), 'latin1')).toEqual(Buffer.from(long));
   });
 });

@@ -59,7 +59,19 @@ export class FieldLimitError extends Error {
   override readonly name = 'FieldLimitError';
 }
 
-const latin1 = new TextDecoder('latin1');
+/**
+ * Bytes as an ISO-8859-1 string (one char per byte), the form node writes
+ * header strings in, so every byte goes out unchanged. (TextDecoder's
+ * "latin1" is windows-1252 and would turn 0x80–0x9f into other characters.)
+ * Short values, the usual header, are built in a loop: cheaper than a call
+ * into the runtime.
+ */
+export function latin1String(b: Uint8Array): string {
+  if (b.length > 64) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
+  let out = '';
+  for (let i = 0; i < b.length; i++) out += String.fromCharCode(b[i]!);
+  return out;
+}
 
 /**
  * A header or trailer set. Names are stored lower-cased (HTTP field names are
@@ -180,7 +192,7 @@ export class Fields {
         pairs.push([extraName, extraValue]);
         return pairs;
       }
-      o[n] = latin1.decode(this.values[i]!);
+      o[n] = latin1String(this.values[i]!);
     }
     o[extraName] = extraValue;
     return o;
@@ -188,6 +200,6 @@ export class Fields {
 
   /** As `[name, value]` string pairs for a web `Headers` or `Response`. */
   toHeaderPairs(): [string, string][] {
-    return this.names.map((n, i) => [n, latin1.decode(this.values[i]!)]);
+    return this.names.map((n, i) => [n, latin1String(this.values[i]!)]);
   }
 }

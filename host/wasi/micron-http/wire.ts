@@ -7,6 +7,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { invalidRequest } from './error.ts';
+import { latin1String } from '../http/fields.ts';
 
 /** A parsed outbound request. */
 export interface WireRequest {
@@ -19,7 +20,6 @@ export interface WireRequest {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]/;
-const latin1 = new TextDecoder('latin1');
 
 /**
  * Parses a request: `METHOD absolute-URL HTTP/1.1`, header lines, an empty
@@ -31,7 +31,7 @@ const latin1 = new TextDecoder('latin1');
 export function parseRequest(bytes: Uint8Array): WireRequest {
   const end = headEnd(bytes);
   if (!end) throw invalidRequest('no empty line after the request head');
-  const lines = latin1.decode(bytes.subarray(0, end.head)).split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  const lines = latin1String(bytes.subarray(0, end.head)).split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   const requestLine = /^(\S+) (\S+) HTTP\/1\.[01]$/.exec(lines[0] ?? '');
   if (!requestLine) throw invalidRequest(`malformed request line ${JSON.stringify((lines[0] ?? '').slice(0, 200))}`);
   const [, method, target] = requestLine as unknown as [string, string, string];
