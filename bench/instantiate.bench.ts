@@ -8,7 +8,11 @@
  *     web `Response` exists (what the HTTP layer then writes), synchronously as the server runs it;
  * (c') the same, plus reading that `Response` body back through undici (what an in-process
  *     `host.fetch()` caller pays on top);
- * (d) the `instantiate()` jco generates (`transpile --instantiation sync`) with preview2-shim imports.
+ * (d) the `instantiate()` jco generates (`transpile --instantiation sync`) with preview2-shim imports;
+ * (e) the whole public handler as `micron serve` runs it, without the socket: a host from
+ *     `createHost` with hello deployed, its Hono app called the way @hono/node-server calls it
+ *     (node's parsed request in `env.incoming`, node-server's lightweight `Response`): routing,
+ *     admission, the invocation, the record, metrics and the log line (built, then dropped).
  *
  * Every task's setup (transpile, compile, prepare, import objects) happens
  * before timing. Ratios are to (a) measured in the same run. Heap per
@@ -26,11 +30,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { transpile } from '@bytecodealliance/jco';
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
+import { getRequestListener } from '@hono/node-server';
 import { Bench } from 'tinybench';
 import { WitRegistry } from '../host/abi/wit.ts';
 import { Compiler } from '../host/compile/compiler.ts';
 import { coreModuleImports, readComponent } from '../host/compile/component-binary.ts';
 import { DEFAULT_LIMITS } from '../host/config.ts';
+import { createHost } from '../host/index.ts';
 import { guestPolicy } from '../host/runtime/runtime.ts';
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
@@ -156,6 +162,7 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
     const bench = new Bench({ time: opts.timeMs, warmupTime: Math.max(100, opts.timeMs / 4), throws: true });
     for (const t of tasks) bench.add(t.name, t.fn);
     await bench.run();
+    const handler = await benchPublicHandler(bytes, opts);
 
     const gc = exposeGc();
     const rows: InstantiateRow[] = [];
@@ -172,10 +179,54 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
         heapBytes: gc && t.keep ? await heapPerInstance(gc, t.keep, opts.heapInstances) : undefined,
       });
     }
+    rows.push(handler);
     return { rows, markdown: render(rows, opts, built.meta.instrumented.length > 0) };
   } finally {
     await rm(jcoDir, { recursive: true, force: true });
     trackDir(jcoDir, false);
+  }
+}
+
+const HANDLER_TASK = '(e) Micron public handler, in-process (routing, admission, invocation, record, log line)';
+
+/**
+ * Task (e), in a bench of its own after the others: it installs
+ * @hono/node-server's lightweight `Request`/`Response` globals, as
+ * `micron serve` does, which would change what (c') measures.
+ */
+async function benchPublicHandler(bytes: Uint8Array, opts: InstantiateOptions): Promise<InstantiateRow> {
+  getRequestListener(() => new Response(null)); // installs node-server's globals, as serving does
+  const dataDir = await mkdtemp(join(tmpdir(), 'micron-bench-handler-'));
+  trackDir(dataDir);
+  // The log line is built as in production and handed to a sink that drops it.
+  const host = await createHost({ dataDir, adminToken: 'bench', log: () => undefined });
+  try {
+    await host.deploy('hello', bytes);
+    // What node's http parser hands @hono/node-server for `GET /hello/` (the fields the app reads).
+    const incoming = {
+      method: 'GET',
+      url: '/hello/',
+      headers: { host: 'localhost:8080', 'user-agent': 'bench', accept: '*/*' },
+      rawHeaders: ['Host', 'localhost:8080', 'User-Agent', 'bench', 'Accept', '*/*'],
+    };
+    const env = { incoming };
+    const request = new Request('http://localhost:8080/hello/');
+    const app = host.app;
+    const call = (): void => {
+      const r = app.fetch(request, env);
+      if (r instanceof Promise || r.status !== 200) throw new Error('hello did not answer 200 synchronously');
+    };
+    const bench = new Bench({ time: opts.timeMs, warmupTime: Math.max(100, opts.timeMs / 4), throws: true });
+    bench.add(HANDLER_TASK, call);
+    await bench.run();
+    const r = bench.getTask(HANDLER_TASK)?.result;
+    if (!r || r.error) throw new Error(`${HANDLER_TASK} failed: ${r?.error?.message ?? 'no result'}`);
+    const l = r.latency;
+    return { name: HANDLER_TASK, samples: l.samples.length, p50Us: (l.p50 ?? NaN) * 1000, p99Us: (l.p99 ?? NaN) * 1000, meanUs: l.mean * 1000, heapBytes: undefined };
+  } finally {
+    await host.close();
+    await rm(dataDir, { recursive: true, force: true });
+    trackDir(dataDir, false);
   }
 }
 
@@ -240,6 +291,7 @@ function render(rows: InstantiateRow[], opts: InstantiateOptions, instrumented: 
       ? "Micron runs a deploy-time rewritten copy of hello's main module (Asyncify for blocking-write-and-flush; memory imported from a pool); (a') instantiates that copy with one reused memory, the floor for (b)."
       : '',
     '(b) returns each memory to the pool, as a finished request does (the release zeroes it). (c) includes the request/response resources, the body stream and reading the `Response` body; it releases its instance, so no heap figure. (d) is the instantiate call only (its import object is built once, outside timing).',
+    "(e) is everything Micron adds to a request in `micron serve` except node's HTTP work: a Hono app call as @hono/node-server makes it (node's parsed request in `env.incoming`, node-server's lightweight `Response`), with routing, the concurrency slot, the invocation, the record, metrics and the per-invocation log line (built, then dropped by the sink). Compare it with the HTTP bench's calibration rows (bare Hono plus a busy loop of N µs).",
   ].filter(Boolean);
   return `## Instantiation (in-process, components/hello)\n\n${table}\n\n${notes.join('\n')}\n`;
 }

@@ -854,8 +854,8 @@ export function lowerImport(ft: FuncType, impl: HostFn, slot: number): CoreFn {
     }
     return lowerResult ? lowerResult(cx, s, r) : undefined;
   };
-  // One or two flat-lifted parameters (most wasi:http and wasi:io calls): no argument array, no spread call.
-  if (flatParams.length <= MAX_FLAT_PARAMS && paramTypes.length >= 1 && paramTypes.length <= 2) {
+  // One to three flat-lifted parameters (most wasi:http and wasi:io calls): no argument array, no spread call.
+  if (flatParams.length <= MAX_FLAT_PARAMS && paramTypes.length >= 1 && paramTypes.length <= 3) {
     const lift0 = makeLiftFlat(paramTypes[0]!);
     if (paramTypes.length === 1) {
       return (...v: FlatVal[]) => {
@@ -867,6 +867,16 @@ export function lowerImport(ft: FuncType, impl: HostFn, slot: number): CoreFn {
     }
     const lift1 = makeLiftFlat(paramTypes[1]!);
     const off1 = flattenType(paramTypes[0]!).length;
+    if (paramTypes.length === 3) {
+      const lift2 = makeLiftFlat(paramTypes[2]!);
+      const off2 = off1 + flattenType(paramTypes[1]!).length;
+      return (...v: FlatVal[]) => {
+        const cx = register.cx!;
+        if (cx.rewinding) cx.stopRewind();
+        const s = cx.slots[slot]!;
+        return finish(cx, s, v, impl(cx, lift0(cx, s, v, 0), lift1(cx, s, v, off1), lift2(cx, s, v, off2)));
+      };
+    }
     return (...v: FlatVal[]) => {
       const cx = register.cx!;
       if (cx.rewinding) cx.stopRewind();
