@@ -84,4 +84,34 @@ describe('LineWriter', () => {
     w.flushSync();
     expect(lines()).toEqual(['{"x":1}', '{"x":2}']);
   });
+
+  it('formats deferred lines with their batch, in order with plain lines, by drain and by flushSync', async () => {
+    let formatted = 0;
+    const fmt = { format: (v: { i: number }) => (formatted++, `{"deferred":${v.i}}\n`) };
+    const w = new LineWriter(fd, { flushMs: 60_000 });
+    w.defer({ i: 1 }, fmt);
+    w.defer({ i: 2 }, fmt);
+    expect(formatted).toBe(0); // nothing built on the caller's path
+    w.write('{"plain":3}\n'); // a plain line goes after the deferred ones
+    expect(formatted).toBe(2);
+    w.defer({ i: 4 }, fmt);
+    await w.drain();
+    expect(lines()).toEqual(['{"deferred":1}', '{"deferred":2}', '{"plain":3}', '{"deferred":4}']);
+    w.defer({ i: 5 }, fmt);
+    w.flushSync();
+    expect(lines().at(-1)).toBe('{"deferred":5}');
+  });
+
+  it('formats deferred lines once a batch of them waits, and after flushMs alone', async () => {
+    let formatted = 0;
+    const fmt = { format: (v: number) => (formatted++, `{"n":${v}}\n`) };
+    const w = new LineWriter(fd, { flushMs: 20 });
+    for (let i = 0; i < 64; i++) w.defer(i, fmt);
+    expect(formatted).toBe(64); // the batch bound keeps at most 63 values waiting
+    w.defer(64, fmt);
+    expect(formatted).toBe(64);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(formatted).toBe(65);
+    expect(lines().map((l) => (JSON.parse(l) as { n: number }).n)).toEqual(Array.from({ length: 65 }, (_, i) => i));
+  });
 });

@@ -12,6 +12,13 @@
  * 200,000 invocation lines to /dev/null on one core cost 4.5 µs of CPU per
  * line that way and 1.2–1.8 µs per line here (the line built the same way).
  *
+ * Deferred lines ({@link LineWriter.defer}): a value and its formatter,
+ * formatted when its batch is written, in a loop over the batch. Building an
+ * invocation's line there costs a fraction of what it costs between two
+ * requests (measured in the public handler: about 1.5 µs of its 7 µs with
+ * the line built per request). Lines keep their order: any plain line
+ * formats the deferred ones before it.
+ *
  * Bounded: when the descriptor cannot keep up (a pipe nobody reads), at most
  * {@link LineWriterOptions.maxQueuedBytes} wait; later lines are dropped and
  * counted, and one line saying how many were dropped is written once the
@@ -30,6 +37,13 @@ export interface LineWriterOptions {
 }
 
 const CHUNK_BYTES = 64 * 1024;
+/** Deferred lines formatted at once when this many wait (bounds the values kept alive). */
+const DEFER_BATCH = 64;
+
+/** Turns a deferred value into its line (its `\n` included). */
+export interface LineFormatter<T> {
+  format(value: T): string;
+}
 /** Retry delay when the descriptor is non-blocking and full (EAGAIN), ms. */
 const RETRY_MS = 10;
 
@@ -62,8 +76,40 @@ export class LineWriter {
     this.maxQueuedBytes = options.maxQueuedBytes ?? 8 * 1024 * 1024;
   }
 
+  /** Values of deferred lines, oldest first, with their formatters at the same index. */
+  private deferredValues: unknown[] = [];
+  private deferredFormatters: LineFormatter<never>[] = [];
+
   /** Buffers one line (its `\n` included). */
   write(line: string): void {
+    if (this.failed) return;
+    if (this.deferredValues.length > 0) this.formatDeferred();
+    this.append(line);
+  }
+
+  /**
+   * Buffers the line `formatter.format(value)`, formatted later with its
+   * batch (see the module comment). `value` must not change afterwards.
+   */
+  defer<T>(value: T, formatter: LineFormatter<T>): void {
+    if (this.failed) return;
+    this.deferredValues.push(value);
+    this.deferredFormatters.push(formatter as LineFormatter<never>);
+    if (this.deferredValues.length >= DEFER_BATCH) this.formatDeferred();
+    else this.timer ??= setTimeout(() => this.kick(), this.flushMs).unref();
+  }
+
+  /** Formats the deferred lines into the buffer, in order. */
+  private formatDeferred(): void {
+    const values = this.deferredValues;
+    if (values.length === 0) return;
+    const formatters = this.deferredFormatters;
+    this.deferredValues = [];
+    this.deferredFormatters = [];
+    for (let i = 0; i < values.length; i++) this.append(formatters[i]!.format(values[i] as never));
+  }
+
+  private append(line: string): void {
     if (this.failed) return;
     const worst = line.length * 3; // UTF-8 bytes per UTF-16 unit, at most
     if (this.len + worst > this.cur.length) {
@@ -102,6 +148,7 @@ export class LineWriter {
    */
   flushSync(): void {
     this.clearTimer();
+    this.formatDeferred();
     this.seal();
     if (this.failed || this.writing) return;
     for (const b of this.queue) {
@@ -123,6 +170,8 @@ export class LineWriter {
   private fail(): void {
     // The descriptor is gone (closed pipe, …): stop logging rather than throw on every line.
     this.failed = true;
+    this.deferredValues = [];
+    this.deferredFormatters = [];
     this.queue = [];
     this.queuedBytes = 0;
     for (const r of this.drained.splice(0)) r();
@@ -156,6 +205,7 @@ export class LineWriter {
   /** Starts a write of everything queued, unless one is in flight. */
   private kick(): void {
     this.clearTimer();
+    this.formatDeferred();
     this.seal();
     if (this.writing || this.failed || this.queue.length === 0) return;
     const bufs = this.queue;

@@ -2,13 +2,13 @@
  * Structured host logs: one JSON object per line with `level` (a name),
  * `time` (ISO 8601) and `msg`, plus whatever fields the caller adds
  * (function, request id, …). Lines are formatted by pino (or, for the line
- * per invocation, by {@link Logger.writeLine}) and go to stdout through a
+ * per invocation, by {@link Logger.writeFormatted}) and go to stdout through a
  * {@link LineWriter} (asynchronous, one write per batch of lines, bounded),
  * or to a caller's function. The level comes from
  * `MICRON_LOG_LEVEL` (debug | info | warn | error; default info).
  */
 import { pino, type Logger as Pino } from 'pino';
-import { LineWriter } from './line-writer.js';
+import { LineWriter, type LineFormatter } from './line-writer.js';
 
 /** Log levels in increasing severity. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -28,10 +28,8 @@ export class Logger {
   readonly pino: Pino;
   /** The stdout writer, when lines go to stdout. */
   private readonly writer: LineWriter | undefined;
-  /** Where lines go (pino's destination): {@link Logger.writeLine} writes there directly. */
+  /** Where lines go (pino's destination): {@link Logger.writeFormatted} writes there directly. */
   private readonly dest: { write(s: string): unknown };
-  /** `msg` values of {@link writeLine} as JSON (a handful of constant messages). */
-  private readonly msgJson = new Map<string, string>();
 
   /**
    * @param sink where lines go, one call per line without the newline; `undefined` silences the logger;
@@ -62,19 +60,16 @@ export class Logger {
   }
 
   /**
-   * Writes a line whose fields are already JSON (`"a":1,"b":"x"`), with the
-   * same `level`, `time` and `msg` as pino's lines, when `level` is enabled.
-   * For the one line per invocation: the caller serialises a known shape
-   * much faster than a generic serialiser can.
+   * Writes `format`'s line for `value` when its level is enabled: the same
+   * `level`, `time` and `msg` as pino's lines, the fields serialised by the
+   * format (for the line per invocation: a known shape serialises much faster
+   * than a generic serialiser can). To stdout the line is built later, with
+   * its batch (see {@link LineWriter.defer}), so `value` must not change.
    */
-  writeLine(level: LogLevel, msg: string, jsonFields: string): void {
-    if (!this.pino.isLevelEnabled(level)) return;
-    let m = this.msgJson.get(msg);
-    if (m === undefined) {
-      m = JSON.stringify(msg);
-      if (this.msgJson.size < 16) this.msgJson.set(msg, m);
-    }
-    this.dest.write(`{"level":"${level}","time":"${isoNow()}","msg":${m},${jsonFields}}\n`);
+  writeFormatted<T>(format: LineFormat<T>, value: T): void {
+    if (!this.pino.isLevelEnabled(format.level)) return;
+    if (this.writer) this.writer.defer(value, format);
+    else this.dest.write(format.format(value));
   }
 
   /** Writes one log line when `level` is enabled. */
@@ -113,15 +108,47 @@ export class Logger {
   }
 }
 
+/**
+ * A line of {@link Logger.writeFormatted}: a level and message, and how a
+ * value becomes the line's time and its other fields. Create one per kind
+ * of line, once.
+ */
+export class LineFormat<T> implements LineFormatter<T> {
+  private readonly head: string;
+  private readonly msgPart: string;
+
+  /**
+   * @param fields the value's fields as JSON members, `"a":1,"b":"x"`
+   * @param timeMs the time the line reports, ms since the epoch
+   */
+  constructor(
+    readonly level: LogLevel,
+    msg: string,
+    private readonly fields: (value: T) => string,
+    private readonly timeMs: (value: T) => number,
+  ) {
+    this.head = `{"level":"${level}","time":"`;
+    this.msgPart = `","msg":${JSON.stringify(msg)},`;
+  }
+
+  format(value: T): string {
+    return `${this.head}${isoAt(this.timeMs(value))}${this.msgPart}${this.fields(value)}}\n`;
+  }
+}
+
 let lastMs = 0;
 let lastIso = '';
 
-/** The current time in ISO 8601, formatted at most once per millisecond. */
-export function isoNow(): string {
-  const now = Date.now();
-  if (now !== lastMs) {
-    lastMs = now;
-    lastIso = new Date(now).toISOString();
+/** `ms` (since the epoch) in ISO 8601; consecutive calls for the same millisecond format it once. */
+function isoAt(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
   }
   return lastIso;
+}
+
+/** The current time in ISO 8601, formatted at most once per millisecond. */
+export function isoNow(): string {
+  return isoAt(Date.now());
 }

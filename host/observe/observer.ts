@@ -11,8 +11,13 @@ import type { ModuleCacheStats } from '../compile/module-cache.js';
 import { MicronError } from '../errors.js';
 import { recordJsonFields, type InvocationRecord } from './invocation-record.js';
 import { InvocationRecords } from './invocation-records.js';
-import type { Logger } from './logger.js';
+import { LineFormat, type Logger } from './logger.js';
 import { Metrics, type FunctionStats, type RejectionReason } from './metrics.js';
+
+/** When an invocation ended, ms since the epoch: the time its line reports. */
+const endedAt = (r: InvocationRecord): number => Math.round(r.startedAt + r.totalUs / 1000);
+const INVOCATION_LINE = new LineFormat<InvocationRecord>('info', 'invocation', recordJsonFields, endedAt);
+const FAILED_INVOCATION_LINE = new LineFormat<InvocationRecord>('warn', 'invocation failed', recordJsonFields, endedAt);
 
 /** Options of records and metrics (`createHost({ observe })`). */
 export interface ObserveOptions {
@@ -79,11 +84,7 @@ export class Observer {
       this.metrics.observe(stats, record, reason);
       this.records.add(record);
     }
-    if (record.outcome === 'ok') {
-      if (this.logger.enabled('info')) this.logger.writeLine('info', 'invocation', recordJsonFields(record));
-    } else if (this.logger.enabled('warn')) {
-      this.logger.writeLine('warn', 'invocation failed', recordJsonFields(record));
-    }
+    this.logger.writeFormatted(record.outcome === 'ok' ? INVOCATION_LINE : FAILED_INVOCATION_LINE, record);
   }
 
   /** A request to `fn` was refused by a limit before (or instead of) running. */
