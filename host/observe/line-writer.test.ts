@@ -114,4 +114,14 @@ describe('LineWriter', () => {
     expect(formatted).toBe(65);
     expect(lines().map((l) => (JSON.parse(l) as { n: number }).n)).toEqual(Array.from({ length: 65 }, (_, i) => i));
   });
+
+  it('counts every deferred line it drops, not every batch', async () => {
+    const w = new LineWriter(fd, { flushMs: 60_000, batchBytes: 256, maxQueuedBytes: 1000 });
+    const fmt = { format: (v: number) => `{"n":${v},"pad":"${'x'.repeat(80)}"}\n` };
+    for (let i = 0; i < 40; i++) w.defer(i, fmt);
+    await w.drain();
+    const kept = lines().filter((l) => l.startsWith('{"n":')).length;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept + w.dropped).toBe(40);
+  });
 });

@@ -106,23 +106,36 @@ export class LineWriter {
     const formatters = this.deferredFormatters;
     this.deferredValues = [];
     this.deferredFormatters = [];
-    for (let i = 0; i < values.length; i++) this.append(formatters[i]!.format(values[i] as never));
+    // Lines joined up to a batch, then encoded at once: one copy and one encoding call per batch, not per line.
+    let joined = '';
+    let n = 0;
+    for (let i = 0; i < values.length; i++) {
+      joined += formatters[i]!.format(values[i] as never);
+      n++;
+      if (joined.length >= this.batchBytes) {
+        this.append(joined, n);
+        joined = '';
+        n = 0;
+      }
+    }
+    if (n > 0) this.append(joined, n);
   }
 
-  private append(line: string): void {
+  /** Buffers `line`, or `lines` lines joined (counted as that many if dropped). */
+  private append(line: string, lines = 1): void {
     if (this.failed) return;
     const worst = line.length * 3; // UTF-8 bytes per UTF-16 unit, at most
     if (this.len + worst > this.cur.length) {
       this.seal();
       if (worst > this.cur.length) {
-        this.enqueue(Buffer.from(line, 'utf8'));
+        this.enqueue(Buffer.from(line, 'utf8'), lines);
         this.kick();
         return;
       }
     }
     if (this.queuedBytes + this.len + worst > this.maxQueuedBytes) {
-      this.droppedLines++;
-      this.dropped++;
+      this.droppedLines += lines;
+      this.dropped += lines;
       return;
     }
     this.len += this.cur.write(line, this.len, 'utf8');
@@ -187,10 +200,10 @@ export class LineWriter {
     this.len = 0;
   }
 
-  private enqueue(b: Buffer): void {
+  private enqueue(b: Buffer, lines: number): void {
     if (this.queuedBytes + b.length > this.maxQueuedBytes) {
-      this.droppedLines++;
-      this.dropped++;
+      this.droppedLines += lines;
+      this.dropped += lines;
       return;
     }
     this.queue.push(b);
