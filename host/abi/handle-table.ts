@@ -14,21 +14,20 @@ export interface Droppable {
 
 /** Resource handles of one component instance. */
 export class HandleTable {
-  private readonly reps: unknown[] = [undefined];
-  private readonly types: (string | undefined)[] = [undefined];
+  // Room for the handful of handles a request uses, made up front: growing from one slot costs
+  // a larger copy per array on the first insert.
+  private readonly reps: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+  private readonly types: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+  /** The next never-used handle. */
+  private next = 1;
   private readonly free: number[] = [];
 
   /** Inserts a host object as an own handle of resource `type`; returns the handle. */
   insert(type: string, rep: unknown): number {
-    const h = this.free.pop();
-    if (h !== undefined) {
-      this.reps[h] = rep;
-      this.types[h] = type;
-      return h;
-    }
-    this.reps.push(rep);
-    this.types.push(type);
-    return this.reps.length - 1;
+    const h = this.free.length > 0 ? this.free.pop()! : this.next++;
+    this.reps[h] = rep;
+    this.types[h] = type;
+    return h;
   }
 
   /** The object behind a borrowed handle. Traps if it is not a live handle of `type`. */
@@ -49,12 +48,12 @@ export class HandleTable {
 
   /** Number of live handles (for leak checks and tests). */
   get size(): number {
-    return this.reps.length - 1 - this.free.length;
+    return this.next - 1 - this.free.length;
   }
 
   /** Every live object, for releasing host resources when the instance is discarded. */
   *live(): IterableIterator<unknown> {
-    for (let i = 1; i < this.reps.length; i++) if (this.types[i] !== undefined) yield this.reps[i];
+    for (let i = 1; i < this.next; i++) if (this.types[i] !== undefined) yield this.reps[i];
   }
 
   private bad(type: string, h: number): Trap {

@@ -11,6 +11,7 @@
 import { HandleTable } from '../abi/handle-table.js';
 import { MemSlot, register, SUSPENDED, type Suspended } from '../abi/canon.js';
 import { Trap } from '../abi/trap.js';
+import type { GuestLogLine } from '../observe/invocation-record.js';
 import type { GuestContext, GuestPolicy, HttpInvocationState } from '../wasi/context.js';
 import { monotonicNow } from '../wasi/clocks/clocks.js';
 import { type BodyBuffer, pumpInto } from '../wasi/http/body.js';
@@ -45,6 +46,9 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'upgrade',
   'http2-settings',
 ]);
+
+const NO_LOGS: GuestLogLine[] = Object.freeze([]) as unknown as GuestLogLine[];
+const NO_SLOTS: MemSlot[] = Object.freeze([]) as unknown as MemSlot[];
 
 const HTTP: Scheme = Object.freeze({ tag: 'HTTP' });
 const HTTPS: Scheme = Object.freeze({ tag: 'HTTPS' });
@@ -96,11 +100,11 @@ export class InvocationError extends Error {
 /** One request through one fresh instance. */
 export class Invocation implements GuestContext, HttpInvocationState {
   readonly handles = new HandleTable();
-  slots: MemSlot[] = [];
+  slots: MemSlot[] = NO_SLOTS;
   readonly http: HttpInvocationState = this;
   readonly stats: InvocationStats = { instantiateUs: 0, guestUs: 0, suspensions: 0, memoryPages: 0, bytesOut: 0, bytesIn: 0, logDropped: 0 };
-  /** Captured stdout/stderr lines, in order. */
-  readonly logs: { stream: 'stdout' | 'stderr'; line: string }[] = [];
+  /** Captured stdout/stderr lines, in order (a shared, frozen empty list until the guest writes one). */
+  logs: GuestLogLine[] = NO_LOGS;
   outcome: Outcome | undefined;
   rewinding = false;
 
@@ -127,7 +131,9 @@ export class Invocation implements GuestContext, HttpInvocationState {
   private deadlineMs = 0;
   private guestMs = 0;
   private logBytes = 0;
-  private partial: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+  /** Guest output after its last newline, per stream (empty unless the guest writes). */
+  private partialOut = '';
+  private partialErr = '';
 
   constructor(
     private readonly prepared: PreparedComponent,
@@ -331,10 +337,17 @@ export class Invocation implements GuestContext, HttpInvocationState {
     const kept = bytes.length > room ? bytes.subarray(0, room) : bytes;
     this.stats.logDropped += bytes.length - kept.length;
     this.logBytes += kept.length;
-    const text = this.partial[stream] + utf8.decode(kept);
+    const text = (stream === 'stdout' ? this.partialOut : this.partialErr) + utf8.decode(kept);
     const lines = text.split('\n');
-    this.partial[stream] = lines.pop() ?? '';
-    for (const line of lines) this.logs.push({ stream, line });
+    const rest = lines.pop() ?? '';
+    if (stream === 'stdout') this.partialOut = rest;
+    else this.partialErr = rest;
+    for (const line of lines) this.addLog(stream, line);
+  }
+
+  private addLog(stream: 'stdout' | 'stderr', line: string): void {
+    if (this.logs === NO_LOGS) this.logs = [];
+    this.logs.push({ stream, line });
   }
 
   /** HttpInvocationState: the guest called `response-outparam.set`. */
@@ -418,10 +431,9 @@ export class Invocation implements GuestContext, HttpInvocationState {
       if (buf && !buf.finished) buf.fail(new Error('the guest returned without finishing the response body'));
       if (buf) this.stats.bytesOut = buf.total;
     }
-    for (const s of ['stdout', 'stderr'] as const) {
-      if (this.partial[s]) this.logs.push({ stream: s, line: this.partial[s] });
-      this.partial[s] = '';
-    }
+    if (this.partialOut) this.addLog('stdout', this.partialOut);
+    if (this.partialErr) this.addLog('stderr', this.partialErr);
+    this.partialOut = this.partialErr = '';
     const live = this.live;
     if (live?.memory) this.stats.memoryPages = live.memory.buffer.byteLength / 65536;
     if (this.requestBody) this.stats.bytesIn = this.requestBody.bytesRead;
