@@ -8,6 +8,11 @@
  * 2. `micron serve` with components/hello deployed through the admin API, loaded at `/hello/`;
  * 3. `jco serve components/hello/hello.wasm --isolate-requests instance` (a fresh instance per request).
  *
+ * Then calibration targets: bare Hono whose handler first spins a pure-CPU
+ * loop of N µs (`BENCH_SPIN_US`, default `2.5,5,10`; 5 alone when quick).
+ * They show what a handler of N µs gets over HTTP here, whatever its work:
+ * the yardstick for Micron's in-process handler cost (instantiate bench (e)).
+ *
  * Every response body is checked (`mismatches`); non-2xx, errors, timeouts
  * and mismatches must all be 0. Requests per server CPU-second (the server's
  * process group, from /proc) is reported beside req/s: on a busy shared
@@ -59,6 +64,10 @@ export interface HttpRow {
   serverCores: number | undefined;
   /** CPU this process (autocannon) used, in cores. */
   clientCores: number;
+  /** Calibration targets: the busy loop's time per request measured in the handler under this load, µs. */
+  spinUs?: number;
+  /** Calibration targets: the loop's time calibrated with the server idle (what an in-process bench sees), µs. */
+  spinIdleUs?: number;
 }
 
 /** The bench's rows, its markdown section and the count of failed requests. */
@@ -222,6 +231,8 @@ export interface Target {
   /** Every response's expected body; default `Hello from Micron!\n` (components/hello). */
   expectedBody?: string;
   start(tmp: string): Promise<Started>;
+  /** Reads what the server measured itself, after the load and before it stops. */
+  report?(url: string): Promise<Partial<HttpRow>>;
 }
 
 const LISTENING = /^\{"msg":"listening".*\}$/;
@@ -258,15 +269,42 @@ export function micronTarget(name: string, component: { file: string; fn: string
   };
 }
 
-const TARGETS: Target[] = [
-  {
-    name: 'Hono (@hono/node-server)',
+/** bench/hono-server.ts, plain or (with `spinUs`) spinning that long per request before it answers. */
+function honoTarget(spinUs?: number): Target {
+  return {
+    name: spinUs === undefined ? 'Hono (@hono/node-server)' : `Hono + ${spinUs} µs busy loop (calibration)`,
     async start() {
-      const server = new ServerProcess('hono', node(['--import', join(ROOT, 'host/loader/register.mjs'), join(ROOT, 'bench/hono-server.ts')]));
+      const env = spinUs === undefined ? {} : { BENCH_SPIN_US: String(spinUs) };
+      const server = new ServerProcess('hono', node(['--import', join(ROOT, 'host/loader/register.mjs'), join(ROOT, 'bench/hono-server.ts')]), env);
       const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number };
       return { server, url: `http://127.0.0.1:${ready.public}/` };
     },
-  },
+    ...(spinUs === undefined
+      ? {}
+      : {
+          async report(url: string): Promise<Partial<HttpRow>> {
+            const res = await fetch(new URL('/__spin', url), { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+            const { us } = (await res.json()) as { us: number };
+            return { spinUs: us, spinIdleUs: spinUs };
+          },
+        }),
+  };
+}
+
+/** The calibration loops to run, µs per request: `BENCH_SPIN_US` (comma-separated) or the defaults. */
+function spinTargets(quick: boolean): Target[] {
+  const list = process.env.BENCH_SPIN_US ?? (quick ? '5' : '2.5,5,10');
+  const values = list
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (values.some((v) => !(v > 0 && v <= 10_000))) throw new Error(`BENCH_SPIN_US must list µs between 0 and 10000, got ${JSON.stringify(list)}`);
+  return values.map((v) => honoTarget(v));
+}
+
+const TARGETS: Target[] = [
+  honoTarget(),
   micronTarget('Micron (micron serve)', { file: HELLO, fn: 'hello', expectedBody: EXPECTED_BODY }),
   {
     name: 'jco serve --isolate-requests instance',
@@ -309,7 +347,9 @@ async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<
     const { result: r, latencyMs } = await load(url, opts.connections, opts.durationS, expected);
     const clientCpu = process.cpuUsage(clientCpu0);
     const serverCpu1 = server.cpuSeconds();
+    const own = target.report ? await target.report(url) : {};
     return {
+      ...own,
       name: target.name,
       rps: r.requests.total / r.duration,
       p50Ms: quantile(latencyMs, 0.5),
@@ -329,9 +369,10 @@ async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<
 
 
 /** Runs every target in turn; see the file comment. */
-export async function runHttpBench(opts: HttpOptions): Promise<HttpReport> {
-  const rows = await runHttpTargets(TARGETS, opts);
-  return { rows, markdown: render(rows, opts), failures: httpFailures(rows) };
+export async function runHttpBench(opts: HttpOptions & { quick?: boolean }): Promise<HttpReport> {
+  const calibration = spinTargets(opts.quick ?? false);
+  const rows = await runHttpTargets([...TARGETS, ...calibration], opts);
+  return { rows, markdown: render(rows.slice(0, TARGETS.length), rows.slice(TARGETS.length), opts), failures: httpFailures(rows) };
 }
 
 /**
@@ -368,6 +409,11 @@ export function perServerCpu(r: HttpRow | undefined): number | undefined {
   return r?.serverCores ? r.rps / r.serverCores : undefined;
 }
 
+/** Server CPU per request, µs, or undefined. */
+export function cpuUsPerRequest(r: HttpRow | undefined): number | undefined {
+  return r?.serverCores ? (r.serverCores / r.rps) * 1e6 : undefined;
+}
+
 /** How the load was run, for a report's notes. */
 export function loadNote(opts: HttpOptions): string {
   return (
@@ -376,14 +422,15 @@ export function loadNote(opts: HttpOptions): string {
   );
 }
 
-function render(rows: HttpRow[], opts: HttpOptions): string {
+function render(rows: HttpRow[], calibration: HttpRow[], opts: HttpOptions): string {
   const [hono, micron, jco] = rows;
   const table = markdownTable(
-    ['target', 'req/s', 'req per server CPU-s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'timeouts', 'body mismatches', 'server CPU (cores)', 'client CPU (cores)'],
-    rows.map((r) => [
+    ['target', 'req/s', 'req per server CPU-s', 'server CPU µs / req', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'timeouts', 'body mismatches', 'server CPU (cores)', 'client CPU (cores)'],
+    [...rows, ...calibration].map((r) => [
       r.name,
       num(r.rps, 0),
       num(perServerCpu(r), 0),
+      num(cpuUsPerRequest(r), 1),
       num(r.p50Ms, 2),
       num(r.p99Ms, 2),
       String(r.requests),
@@ -398,9 +445,10 @@ function render(rows: HttpRow[], opts: HttpOptions): string {
   const vs = (a: HttpRow | undefined, b: HttpRow | undefined): string =>
     `req/s ${ratio(a?.rps, b?.rps)}, req per server CPU-s ${ratio(perServerCpu(a), perServerCpu(b))}, ` +
     `p50 latency ${ratio(a?.p50Ms, b?.p50Ms)}, p99 latency ${ratio(a?.p99Ms, b?.p99Ms)}`;
-  const failures = rows.filter((r) => r.non2xx + r.errors + r.timeouts + r.mismatches > 0).map((r) => r.name);
+  const all = [...rows, ...calibration];
+  const failures = all.filter((r) => r.non2xx + r.errors + r.timeouts + r.mismatches > 0).map((r) => r.name);
   // A server that was the bottleneck should have used its whole core; one that got less was starved (or waiting).
-  const starved = rows.filter((r) => r.serverCores !== undefined && r.serverCores < 0.85 && r.clientCores < 0.9).map((r) => `${r.name} (${num(r.serverCores, 2)})`);
+  const starved = all.filter((r) => r.serverCores !== undefined && r.serverCores < 0.85 && r.clientCores < 0.9).map((r) => `${r.name} (${num(r.serverCores, 2)})`);
   return [
     '## HTTP load (loopback, autocannon)',
     '',
@@ -419,14 +467,56 @@ function render(rows: HttpRow[], opts: HttpOptions): string {
     loadNote(opts) +
       ' CPU columns: CPU seconds per second of the run (1.00 = one core busy); a client near 1.00 means the load generator, not the server, set the pace.',
     '',
+    ...renderCalibration(hono, micron, calibration),
   ].join('\n');
+}
+
+/**
+ * The calibration rows against bare Hono: what a handler that spends N µs
+ * (measured inside it) gets here, and how much server CPU each µs of handler
+ * work costs under load.
+ */
+function renderCalibration(hono: HttpRow | undefined, micron: HttpRow | undefined, calibration: HttpRow[]): string[] {
+  if (calibration.length === 0) return [];
+  const base = cpuUsPerRequest(hono);
+  const table = markdownTable(
+    ['calibration target', 'loop µs, idle', 'loop µs, under this load', 'req/s', '× Hono req/s', 'server CPU µs / req', 'extra server CPU µs / req', '… per µs of idle loop'],
+    calibration.map((r) => {
+      const cpu = cpuUsPerRequest(r);
+      const extra = cpu !== undefined && base !== undefined ? cpu - base : undefined;
+      return [
+        r.name,
+        num(r.spinIdleUs, 1),
+        num(r.spinUs, 1),
+        num(r.rps, 0),
+        ratio(r.rps, hono?.rps),
+        num(cpu, 1),
+        num(extra, 1),
+        extra !== undefined && r.spinIdleUs ? num(extra / r.spinIdleUs, 2) : '—',
+      ];
+    }),
+  );
+  const micronCpu = cpuUsPerRequest(micron);
+  return [
+    '### Calibration: bare Hono plus a busy loop',
+    '',
+    table,
+    '',
+    'Each calibration server is bench/hono-server.ts whose handler first runs a pure-CPU loop (integer arithmetic on locals: no allocation, no memory traffic), ' +
+      'its iteration count calibrated at start for N µs with the server idle, the way an in-process bench measures. ' +
+      '"Under this load" is the same loop timed inside the handler during the run; "extra server CPU" is its server CPU per request minus bare Hono\'s. ' +
+      'Where the loop runs slower under load than idle, or costs more CPU than its own time, the machine (not the handler\'s code) is charging for the extra work. ' +
+      'Read Micron against the row whose idle µs is nearest its in-process handler cost (instantiate bench, task (e))' +
+      (micronCpu !== undefined && base !== undefined ? `; Micron here: ${num(micronCpu - base, 1)} µs of extra server CPU per request.` : '.'),
+    '',
+  ];
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   cleanupOnSignals();
   const quick = process.env.BENCH_QUICK === '1';
   const durationS = Number(process.env.BENCH_DURATION ?? (quick ? 2 : 10));
-  const report = await runHttpBench({ durationS, warmupS: quick ? 0.5 : 2, connections: 50 });
+  const report = await runHttpBench({ durationS, warmupS: quick ? 0.5 : 2, connections: 50, quick });
   process.stdout.write(report.markdown);
   process.exit(report.failures > 0 ? 1 : 0);
 }

@@ -59,7 +59,7 @@ async function main(): Promise<number> {
   const inst = await runInstantiateBench(quick ? { timeMs: 300, heapInstances: 200 } : { timeMs: 2000, heapInstances: 1000 });
   process.stderr.write('bench: HTTP load …\n');
   const httpOptions = { durationS, warmupS: quick ? 0.5 : 2, connections: 50 };
-  const http = await runHttpBench(httpOptions);
+  const http = await runHttpBench({ ...httpOptions, quick });
   process.stderr.write('bench: guest SDKs (hello in each language) …\n');
   const sdk = await runSdkBench({ timeMs: quick ? 300 : 2000, http: httpOptions });
 
