@@ -46,6 +46,7 @@ export class Logger {
       this.writer = new LineWriter(1);
       this.pino = pino(options, this.writer);
       this.dest = this.writer;
+      flushAtExit.add(this.writer);
     } else {
       const write = sink ?? (() => undefined);
       this.dest = { write: (s: string) => write(s.endsWith('\n') ? s.slice(0, -1) : s) };
@@ -105,8 +106,19 @@ export class Logger {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([writer.drain(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
+    flushAtExit.delete(writer);
   }
 }
+
+/**
+ * Stdout writers whose host has not closed: a process that exits without
+ * closing it (`process.exit`, a fatal error) still writes what they buffered,
+ * synchronously, from one `exit` listener.
+ */
+const flushAtExit = new Set<LineWriter>();
+process.once('exit', () => {
+  for (const w of flushAtExit) w.flushSync();
+});
 
 /**
  * A line of {@link Logger.writeFormatted}: a level and message, and how a
