@@ -10,7 +10,6 @@
  * build tests are skipped with the reason printed, or fail in CI
  * (test/toolchains.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -23,10 +22,10 @@ import { MicronError } from '../host/errors.ts';
 import { ASSEMBLYSCRIPT_INSTALL_HINT, buildAssemblyScript } from '../sdk/build/assemblyscript.ts';
 import { buildProject, detectLanguage } from '../sdk/build/index.ts';
 import { readChunks } from './helpers.js';
+import { jcoServe } from './jco-serve.ts';
 import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const JCO = path.join(ROOT, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
 const BUILD_TIMEOUT = 120_000;
 const HELLO_BUDGET = 16 * 1024;
 
@@ -63,41 +62,13 @@ async function buildFailure(name: string, source: string): Promise<MicronError> 
   return error as MicronError;
 }
 
-/** Runs `jco serve` on a free port and resolves with its base URL once it listens. */
+/** `jco serve` of `wasm`, stopped (with the server process it starts) after the file's tests. */
 async function serve(wasm: string, env: Record<string, string> = {}): Promise<string> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [JCO, 'serve', wasm, '--port', String(port), '--host', '127.0.0.1'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
-  );
-  stops.push(() => child.kill());
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`jco serve did not start:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Server listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`jco serve exited with ${code}:\n${output}`)));
-  });
-  return `http://127.0.0.1:${port}`;
+  const server = await jcoServe(wasm, env);
+  stops.push(server.stop);
+  return server.url;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** The leading byte pattern of a component: magic, then version 0x0d and layer 1. */
 function isComponent(bytes: Uint8Array): boolean {

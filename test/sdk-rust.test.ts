@@ -9,7 +9,6 @@
  * the build tests are skipped with the reason printed, or fail in CI
  * (test/toolchains.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -26,10 +25,10 @@ import { MicronError } from '../host/errors.ts';
 import { Invocation } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
 import { buildRust } from '../sdk/build/rust.ts';
+import { jcoServe } from './jco-serve.ts';
 import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const JCO = path.join(ROOT, 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
 const BUILD_TIMEOUT = 180_000;
 
 const rust = await guestToolchain('rust', 'test/sdk-rust.test.ts');
@@ -51,39 +50,13 @@ async function buildExample(name: string): Promise<{ wasm: string; bytes: number
   return { wasm: output, bytes };
 }
 
-/** Runs `jco serve` on a free port and resolves once it listens. */
-async function serve(wasm: string): Promise<string> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [JCO, 'serve', wasm, '--port', String(port), '--host', '127.0.0.1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  stops.push(() => child.kill());
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`jco serve did not start:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Server listening')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`jco serve exited with ${code}:\n${output}`)));
-  });
-  return `http://127.0.0.1:${port}`;
+/** `jco serve` of `wasm`, stopped (with the server process it starts) after the file's tests. */
+async function serve(wasm: string, env: Record<string, string> = {}): Promise<string> {
+  const server = await jcoServe(wasm, env);
+  stops.push(server.stop);
+  return server.url;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** The leading byte pattern of a component: magic, then version 0x0d and layer 1. */
 function isComponent(bytes: Uint8Array): boolean {
