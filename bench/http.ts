@@ -8,16 +8,19 @@
  * 2. `micron serve` with components/hello deployed through the admin API, loaded at `/hello/`;
  * 3. `jco serve components/hello/hello.wasm --isolate-requests instance` (a fresh instance per request).
  *
- * Then calibration targets: bare Hono whose handler first spins a pure-CPU
- * loop of N µs (`BENCH_SPIN_US`, default `2.5,5,10`; 5 alone when quick).
- * They show what a handler of N µs gets over HTTP here, whatever its work:
- * the yardstick for Micron's in-process handler cost (instantiate bench (e)).
+ * Then calibration targets: bare Hono again (the drift since the first
+ * target), and bare Hono whose handler first spins a pure-CPU loop of N µs,
+ * timed in the handler (`BENCH_SPIN_US`, default `5,10,20`; 5 alone when
+ * quick). They show what a handler of N µs gets over HTTP here,
+ * whatever its work, and how much server CPU each µs of handler work costs
+ * under load: the yardstick for Micron's in-process handler cost
+ * (instantiate bench (e)).
  *
  * Every response body is checked (`mismatches`); non-2xx, errors, timeouts
  * and mismatches must all be 0. Requests per server CPU-second (the server's
  * process group, from /proc) is reported beside req/s: on a busy shared
  * machine it moves much less than req/s. Run alone: `node --import ./host/loader/register.mjs bench/http.ts`
- * (BENCH_DURATION=seconds, BENCH_QUICK=1).
+ * (BENCH_DURATION=seconds, BENCH_QUICK=1, BENCH_SPIN_US=µs,µs,…).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +33,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
 import { cleanupNow, cleanupOnSignals, signalGroup, trackDir, trackGroup } from './cleanup.ts';
+import type { SpinStats } from './hono-server.ts';
 import { markdownTable, num, ratio } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,10 +68,12 @@ export interface HttpRow {
   serverCores: number | undefined;
   /** CPU this process (autocannon) used, in cores. */
   clientCores: number;
-  /** Calibration targets: the busy loop's time per request measured in the handler under this load, µs. */
+  /** Calibration targets: the loop's requested time per request, µs. */
+  spinTargetUs?: number;
+  /** Calibration targets: the loop's time per request over the measured run, timed in the handler, µs. */
   spinUs?: number;
-  /** Calibration targets: the loop's time calibrated with the server idle (what an in-process bench sees), µs. */
-  spinIdleUs?: number;
+  /** Calibration targets: the loop's iteration count at the end of the run over the one calibrated at start, outside the handler. */
+  spinSpeed?: number;
 }
 
 /** The bench's rows, its markdown section and the count of failed requests. */
@@ -223,6 +229,8 @@ async function freePort(): Promise<number> {
 export interface Started {
   server: ServerProcess;
   url: string;
+  /** Where the server answers what it measures itself (calibration servers). */
+  statsUrl?: string;
 }
 
 /** A server to load: how to start it, and the body every response must have. */
@@ -231,8 +239,12 @@ export interface Target {
   /** Every response's expected body; default `Hello from Micron!\n` (components/hello). */
   expectedBody?: string;
   start(tmp: string): Promise<Started>;
-  /** Reads what the server measured itself, after the load and before it stops. */
-  report?(url: string): Promise<Partial<HttpRow>>;
+  /**
+   * Reads what the server measures itself, just before the measured load;
+   * the function it resolves to reads it again after the load and gives the
+   * row's own fields for that interval.
+   */
+  watch?(started: Started): Promise<() => Promise<Partial<HttpRow>>>;
 }
 
 const LISTENING = /^\{"msg":"listening".*\}$/;
@@ -276,31 +288,49 @@ function honoTarget(spinUs?: number): Target {
     async start() {
       const env = spinUs === undefined ? {} : { BENCH_SPIN_US: String(spinUs) };
       const server = new ServerProcess('hono', node(['--import', join(ROOT, 'host/loader/register.mjs'), join(ROOT, 'bench/hono-server.ts')]), env);
-      const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number };
-      return { server, url: `http://127.0.0.1:${ready.public}/` };
+      const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number; stats?: number };
+      return { server, url: `http://127.0.0.1:${ready.public}/`, ...(ready.stats === undefined ? {} : { statsUrl: `http://127.0.0.1:${ready.stats}/` }) };
     },
-    ...(spinUs === undefined
-      ? {}
-      : {
-          async report(url: string): Promise<Partial<HttpRow>> {
-            const res = await fetch(new URL('/__spin', url), { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-            const { us } = (await res.json()) as { us: number };
-            return { spinUs: us, spinIdleUs: spinUs };
-          },
-        }),
+    ...(spinUs === undefined ? {} : { watch: watchSpin }),
   };
 }
 
-/** The calibration loops to run, µs per request: `BENCH_SPIN_US` (comma-separated) or the defaults. */
-function spinTargets(quick: boolean): Target[] {
-  const list = process.env.BENCH_SPIN_US ?? (quick ? '5' : '2.5,5,10');
+/** A calibration server's {@link SpinStats}. */
+async function spinStats(started: Started): Promise<SpinStats> {
+  if (started.statsUrl === undefined) throw new Error(`${started.server.name} printed no stats port`);
+  const res = await fetch(started.statsUrl, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  if (!res.ok) throw new Error(`${started.server.name} stats answered ${res.status}`);
+  return (await res.json()) as SpinStats;
+}
+
+/** The loop's time per request over the measured run (warm-up excluded), from the server's totals before and after. */
+async function watchSpin(started: Started): Promise<() => Promise<Partial<HttpRow>>> {
+  const before = await spinStats(started);
+  return async () => {
+    const after = await spinStats(started);
+    const requests = after.requests - before.requests;
+    return {
+      spinTargetUs: after.targetUs,
+      spinUs: requests > 0 ? (after.spunUs - before.spunUs) / requests : undefined,
+      spinSpeed: after.iterations / after.idleIterations,
+    };
+  };
+}
+
+/**
+ * The calibration targets: bare Hono again (the loops' baseline, next to
+ * them in time, and the run's drift since the first target), then the loops,
+ * µs per request: `BENCH_SPIN_US` (comma-separated) or the defaults.
+ */
+function calibrationTargets(quick: boolean): Target[] {
+  const list = process.env.BENCH_SPIN_US ?? (quick ? '5' : '5,10,20');
   const values = list
     .split(',')
     .map((v) => v.trim())
     .filter(Boolean)
     .map(Number);
   if (values.some((v) => !(v > 0 && v <= 10_000))) throw new Error(`BENCH_SPIN_US must list µs between 0 and 10000, got ${JSON.stringify(list)}`);
-  return values.map((v) => honoTarget(v));
+  return [{ ...honoTarget(), name: 'Hono again (calibration baseline, drift check)' }, ...values.map((v) => honoTarget(v))];
 }
 
 const TARGETS: Target[] = [
@@ -335,19 +365,21 @@ function quantile(sorted: Float64Array, p: number): number {
 }
 
 async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<HttpRow> {
-  const { server, url } = await target.start(tmp);
+  const started = await target.start(tmp);
+  const { server, url } = started;
   const expected = target.expectedBody ?? EXPECTED_BODY;
   try {
     const probe = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     const body = await probe.text();
     if (probe.status !== 200 || body !== expected) throw new Error(`${target.name}: ${url} answered ${probe.status} ${JSON.stringify(body.slice(0, 200))}`);
     if (opts.warmupS > 0) await load(url, opts.connections, opts.warmupS, expected);
+    const watched = target.watch ? await target.watch(started) : undefined;
     const serverCpu0 = server.cpuSeconds();
     const clientCpu0 = process.cpuUsage();
     const { result: r, latencyMs } = await load(url, opts.connections, opts.durationS, expected);
     const clientCpu = process.cpuUsage(clientCpu0);
     const serverCpu1 = server.cpuSeconds();
-    const own = target.report ? await target.report(url) : {};
+    const own = watched ? await watched() : {};
     return {
       ...own,
       name: target.name,
@@ -367,10 +399,9 @@ async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<
   }
 }
 
-
 /** Runs every target in turn; see the file comment. */
 export async function runHttpBench(opts: HttpOptions & { quick?: boolean }): Promise<HttpReport> {
-  const calibration = spinTargets(opts.quick ?? false);
+  const calibration = calibrationTargets(opts.quick ?? false);
   const rows = await runHttpTargets([...TARGETS, ...calibration], opts);
   return { rows, markdown: render(rows.slice(0, TARGETS.length), rows.slice(TARGETS.length), opts), failures: httpFailures(rows) };
 }
@@ -471,43 +502,98 @@ function render(rows: HttpRow[], calibration: HttpRow[], opts: HttpOptions): str
   ].join('\n');
 }
 
+/** The host-core issue's target for Micron against bare Hono; the calibration says what handler cost it allows. */
+const TARGET_RATIO = 0.7;
+
+/** The mean of the defined values, or undefined. */
+function mean(values: readonly (number | undefined)[]): number | undefined {
+  const xs = values.filter((v): v is number => v !== undefined);
+  return xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** The least-squares line y = intercept + slope·x through `points`, or undefined without two distinct x. */
+function fitLine(points: readonly (readonly [number, number])[]): { intercept: number; slope: number } | undefined {
+  const mx = mean(points.map(([x]) => x));
+  const my = mean(points.map(([, y]) => y));
+  if (mx === undefined || my === undefined) return undefined;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  if (!(sxx > 0)) return undefined;
+  const slope = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
+  return { intercept: my - slope * mx, slope };
+}
+
 /**
- * The calibration rows against bare Hono: what a handler that spends N µs
- * (measured inside it) gets here, and how much server CPU each µs of handler
- * work costs under load.
+ * The calibration rows against bare Hono (the mean of its run as the first
+ * target and its run again just before the loops): what a handler that
+ * spends N µs (timed inside it) gets here, how much server CPU each µs of
+ * handler work costs under load, and what handler cost {@link TARGET_RATIO}
+ * allows.
  */
 function renderCalibration(hono: HttpRow | undefined, micron: HttpRow | undefined, calibration: HttpRow[]): string[] {
-  if (calibration.length === 0) return [];
-  const base = cpuUsPerRequest(hono);
+  const [again, ...loops] = calibration;
+  if (again === undefined) return [];
+  const baseCpu = mean([cpuUsPerRequest(hono), cpuUsPerRequest(again)]);
+  const baseRps = mean([hono?.rps, again.rps]);
+  const extra = (r: HttpRow | undefined): number | undefined => {
+    const cpu = cpuUsPerRequest(r);
+    return cpu === undefined || baseCpu === undefined ? undefined : cpu - baseCpu;
+  };
   const table = markdownTable(
-    ['calibration target', 'loop µs, idle', 'loop µs, under this load', 'req/s', '× Hono req/s', 'server CPU µs / req', 'extra server CPU µs / req', '… per µs of idle loop'],
+    [
+      'calibration target',
+      'loop µs / req, timed in the handler',
+      'req/s',
+      '× Hono req/s',
+      'server CPU µs / req',
+      'extra server CPU µs / req',
+      '… per µs of handler work',
+      'loop iterations, end / idle-calibrated',
+    ],
     calibration.map((r) => {
-      const cpu = cpuUsPerRequest(r);
-      const extra = cpu !== undefined && base !== undefined ? cpu - base : undefined;
+      const perUs = extra(r);
       return [
         r.name,
-        num(r.spinIdleUs, 1),
-        num(r.spinUs, 1),
+        r === again ? '0' : num(r.spinUs, 1),
         num(r.rps, 0),
-        ratio(r.rps, hono?.rps),
-        num(cpu, 1),
-        num(extra, 1),
-        extra !== undefined && r.spinIdleUs ? num(extra / r.spinIdleUs, 2) : '—',
+        ratio(r.rps, baseRps),
+        num(cpuUsPerRequest(r), 1),
+        num(perUs, 1),
+        r.spinUs && perUs !== undefined ? num(perUs / r.spinUs, 2) : '—',
+        r.spinSpeed === undefined ? '—' : `${num(r.spinSpeed, 2)}×`,
       ];
     }),
   );
+  const points = [...[hono, again].map((r) => [0, cpuUsPerRequest(r)] as const), ...loops.map((r) => [r.spinUs, cpuUsPerRequest(r)] as const)].filter(
+    (p): p is readonly [number, number] => p[0] !== undefined && p[1] !== undefined,
+  );
+  const fit = loops.length > 0 ? fitLine(points) : undefined;
   const micronCpu = cpuUsPerRequest(micron);
   return [
     '### Calibration: bare Hono plus a busy loop',
     '',
     table,
     '',
-    'Each calibration server is bench/hono-server.ts whose handler first runs a pure-CPU loop (integer arithmetic on locals: no allocation, no memory traffic), ' +
-      'its iteration count calibrated at start for N µs with the server idle, the way an in-process bench measures. ' +
-      '"Under this load" is the same loop timed inside the handler during the run; "extra server CPU" is its server CPU per request minus bare Hono\'s. ' +
-      'Where the loop runs slower under load than idle, or costs more CPU than its own time, the machine (not the handler\'s code) is charging for the extra work. ' +
-      'Read Micron against the row whose idle µs is nearest its in-process handler cost (instantiate bench, task (e))' +
-      (micronCpu !== undefined && base !== undefined ? `; Micron here: ${num(micronCpu - base, 1)} µs of extra server CPU per request.` : '.'),
+    'Each loop row is bench/hono-server.ts whose handler first runs a pure-CPU loop (integer arithmetic on locals, nothing allocated) ' +
+      'for N µs, timed inside the handler; body, headers and routes are the plain server\'s. ' +
+      `Bare Hono's figures here are the mean of its two runs (${num(cpuUsPerRequest(hono), 1)} and ${num(cpuUsPerRequest(again), 1)} µs of server CPU per request, ` +
+      `${num(hono?.rps, 0)} and ${num(again.rps, 0)} req/s): "× Hono req/s" and "extra server CPU" are against that mean, ` +
+      'and the gap between the two runs is how far the machine drifted meanwhile. ' +
+      '"… per µs of handler work" divides the extra by the loop\'s time in the handler: above 1, the machine charges each µs a handler spends with more server CPU ' +
+      '(node\'s HTTP path and the kernel\'s, the client\'s wake-ups), whatever the work. ' +
+      'The last column is the loop\'s iteration count at the end of the run over the count calibrated at start outside the handler; ' +
+      'away from 1×, the loop ran at another speed in the handler than at start (V8 compiles it again when it inlines it into Hono\'s request path; the machine drifts) and the server changed the count to keep N µs.',
+    '',
+    ...(fit === undefined || !(fit.slope > 0)
+      ? ['The loop rows gave no positive slope of server CPU against handler µs (the machine drifted more than the loops cost): rerun, longer.']
+      : [
+          `Least squares over both bare-Hono runs and the loops: server CPU per request ≈ ${num(fit.intercept, 1)} µs + ${num(fit.slope, 2)} × handler µs. ` +
+            `At that rate a handler reaches ${TARGET_RATIO.toFixed(2)}× bare Hono's requests per server CPU-second (req/s, when the server is the bottleneck) ` +
+            `only if it costs at most about ${num((fit.intercept * (1 / TARGET_RATIO - 1)) / fit.slope, 1)} µs` +
+            (micronCpu === undefined
+              ? '.'
+              : `; Micron's ${num(micronCpu, 1)} µs of server CPU per request is what a handler of about ${num((micronCpu - fit.intercept) / fit.slope, 1)} µs costs here. ` +
+                'Compare that with Micron\'s in-process handler cost (instantiate bench, task (e)): the difference is what Micron costs under HTTP load beyond its in-process figure.'),
+        ]),
     '',
   ];
 }

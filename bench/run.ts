@@ -6,7 +6,8 @@
  * run never replaces a real one) and printed.
  *
  * Environment: BENCH_DURATION (measured seconds per HTTP target, default 10;
- * 2 when quick), BENCH_QUICK=1 (short runs everywhere, for a smoke test).
+ * 2 when quick), BENCH_QUICK=1 (short runs everywhere, for a smoke test),
+ * BENCH_SPIN_US (the HTTP bench's calibration loops, see bench/http.ts).
  * Exits 1 when a bench fails or any HTTP request failed; server children are
  * killed and temporary directories removed on every exit path.
  */
@@ -44,7 +45,11 @@ function revision(): string {
 }
 
 function command(quick: boolean): string {
-  const env = [quick ? 'BENCH_QUICK=1' : '', process.env.BENCH_DURATION ? `BENCH_DURATION=${process.env.BENCH_DURATION}` : ''].filter(Boolean);
+  const env = [
+    quick ? 'BENCH_QUICK=1' : '',
+    process.env.BENCH_DURATION ? `BENCH_DURATION=${process.env.BENCH_DURATION}` : '',
+    process.env.BENCH_SPIN_US ? `BENCH_SPIN_US=${process.env.BENCH_SPIN_US}` : '',
+  ].filter(Boolean);
   const cmd = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node --import ./host/loader/register.mjs bench/run.ts';
   return [...env, cmd].join(' ');
 }
