@@ -34,6 +34,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
 import { cleanupNow, cleanupOnSignals, signalGroup, trackDir, trackGroup } from './cleanup.ts';
 import type { SpinStats } from './hono-server.ts';
+import type { HandlerStats } from './micron-timed-server.ts';
 import { markdownTable, num, ratio } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,6 +75,8 @@ export interface HttpRow {
   spinUs?: number;
   /** Calibration targets: the loop's iteration count at the end of the run over the one calibrated at start, outside the handler. */
   spinSpeed?: number;
+  /** Micron with its handler timed: µs per call of the public app over the measured run, timed in the server. */
+  handlerUs?: number;
 }
 
 /** The bench's rows, its markdown section and the count of failed requests. */
@@ -318,9 +321,42 @@ async function watchSpin(started: Started): Promise<() => Promise<Partial<HttpRo
 }
 
 /**
+ * Micron embedded in a node:http server with its handler timed
+ * (bench/micron-timed-server.ts): Micron's own µs per request under this
+ * load, to set beside its in-process cost and the loops.
+ */
+function micronTimedTarget(): Target {
+  return {
+    name: 'Micron, handler timed (createHost in node:http, hello)',
+    async start(tmp) {
+      const dataDir = join(tmp, `micron-timed-${randomBytes(4).toString('hex')}`);
+      const server = new ServerProcess('micron (timed)', node(['--import', join(ROOT, 'host/loader/register.mjs'), join(ROOT, 'bench/micron-timed-server.ts')]), {
+        BENCH_DATA_DIR: dataDir,
+      });
+      const ready = JSON.parse((await server.waitFor(LISTENING))[0]) as { public: number; stats: number };
+      return { server, url: `http://127.0.0.1:${ready.public}/hello/`, statsUrl: `http://127.0.0.1:${ready.stats}/` };
+    },
+    async watch(started) {
+      const read = async (): Promise<HandlerStats> => {
+        const res = await fetch(started.statsUrl!, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+        if (!res.ok) throw new Error(`${started.server.name} stats answered ${res.status}`);
+        return (await res.json()) as HandlerStats;
+      };
+      const before = await read();
+      return async () => {
+        const after = await read();
+        const requests = after.requests - before.requests;
+        return { handlerUs: requests > 0 ? (after.handlerUs - before.handlerUs) / requests : undefined };
+      };
+    },
+  };
+}
+
+/**
  * The calibration targets: bare Hono again (the loops' baseline, next to
  * them in time, and the run's drift since the first target), then the loops,
- * µs per request: `BENCH_SPIN_US` (comma-separated) or the defaults.
+ * µs per request: `BENCH_SPIN_US` (comma-separated) or the defaults, and
+ * last Micron with its handler timed.
  */
 function calibrationTargets(quick: boolean): Target[] {
   const list = process.env.BENCH_SPIN_US ?? (quick ? '5' : '5,10,20');
@@ -330,7 +366,7 @@ function calibrationTargets(quick: boolean): Target[] {
     .filter(Boolean)
     .map(Number);
   if (values.some((v) => !(v > 0 && v <= 10_000))) throw new Error(`BENCH_SPIN_US must list µs between 0 and 10000, got ${JSON.stringify(list)}`);
-  return [{ ...honoTarget(), name: 'Hono again (calibration baseline, drift check)' }, ...values.map((v) => honoTarget(v))];
+  return [{ ...honoTarget(), name: 'Hono again (calibration baseline, drift check)' }, ...values.map((v) => honoTarget(v)), micronTimedTarget()];
 }
 
 const TARGETS: Target[] = [
@@ -502,6 +538,26 @@ function render(rows: HttpRow[], calibration: HttpRow[], opts: HttpOptions): str
   ].join('\n');
 }
 
+/**
+ * The paragraph on Micron with its handler timed: its handler µs under this
+ * load, and how much of its server CPU the line puts outside the handler.
+ */
+function renderTimed(timed: HttpRow | undefined, fit: { intercept: number; slope: number } | undefined): string[] {
+  if (timed?.handlerUs === undefined) return [];
+  const cpu = cpuUsPerRequest(timed);
+  const predicted = fit && fit.slope > 0 ? fit.intercept + fit.slope * timed.handlerUs : undefined;
+  return [
+    `"${timed.name}" is bench/micron-timed-server.ts: the host \`micron serve\` runs, embedded with \`createHost\` in a node:http server whose listener times each call of the public app. ` +
+      `Under this load Micron's handler took ${num(timed.handlerUs, 1)} µs per request, timed inside the server; set that beside task (e) of the instantiate bench, the same handler called back to back in-process: ` +
+      'the ratio is how much slower Micron\'s own code runs between node\'s HTTP work (caches, branch predictors and TLB shared with it) than alone.' +
+      (cpu !== undefined && predicted !== undefined
+        ? ` Its ${num(cpu, 1)} µs of server CPU per request against the ${num(predicted, 1)} µs the line gives a handler of that cost leaves ${num(cpu - predicted, 1)} µs per request outside the handler ` +
+          '(the log batches\' writes, garbage collection, and the noise of the run).'
+        : ''),
+    '',
+  ];
+}
+
 /** The host-core issue's target for Micron against bare Hono; the calibration says what handler cost it allows. */
 const TARGET_RATIO = 0.7;
 
@@ -530,8 +586,10 @@ function fitLine(points: readonly (readonly [number, number])[]): { intercept: n
  * allows.
  */
 function renderCalibration(hono: HttpRow | undefined, micron: HttpRow | undefined, calibration: HttpRow[]): string[] {
-  const [again, ...loops] = calibration;
+  const [again, ...rest] = calibration;
   if (again === undefined) return [];
+  const loops = rest.filter((r) => r.spinTargetUs !== undefined);
+  const timed = rest.find((r) => r.handlerUs !== undefined);
   const baseCpu = mean([cpuUsPerRequest(hono), cpuUsPerRequest(again)]);
   const baseRps = mean([hono?.rps, again.rps]);
   const extra = (r: HttpRow | undefined): number | undefined => {
@@ -541,7 +599,7 @@ function renderCalibration(hono: HttpRow | undefined, micron: HttpRow | undefine
   const table = markdownTable(
     [
       'calibration target',
-      'loop µs / req, timed in the handler',
+      'handler µs / req, timed in it',
       'req/s',
       '× Hono req/s',
       'server CPU µs / req',
@@ -551,14 +609,15 @@ function renderCalibration(hono: HttpRow | undefined, micron: HttpRow | undefine
     ],
     calibration.map((r) => {
       const perUs = extra(r);
+      const handlerUs = r === again ? 0 : (r.spinUs ?? r.handlerUs);
       return [
         r.name,
-        r === again ? '0' : num(r.spinUs, 1),
+        r === again ? '0' : num(handlerUs, 1),
         num(r.rps, 0),
         ratio(r.rps, baseRps),
         num(cpuUsPerRequest(r), 1),
         num(perUs, 1),
-        r.spinUs && perUs !== undefined ? num(perUs / r.spinUs, 2) : '—',
+        handlerUs && perUs !== undefined ? num(perUs / handlerUs, 2) : '—',
         r.spinSpeed === undefined ? '—' : `${num(r.spinSpeed, 2)}×`,
       ];
     }),
@@ -595,6 +654,7 @@ function renderCalibration(hono: HttpRow | undefined, micron: HttpRow | undefine
                 'Compare that with Micron\'s in-process handler cost (instantiate bench, task (e)): the difference is what Micron costs under HTTP load beyond its in-process figure.'),
         ]),
     '',
+    ...renderTimed(timed, fit),
   ];
 }
 
