@@ -435,6 +435,16 @@ async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<
   }
 }
 
+/**
+ * Seconds of load before each target's measured run. A fresh `micron serve`
+ * needs about 5 s of load to settle (its wasm and JS code tier up, its heap
+ * sizes itself): its first 3 s window under load cost 1.5–1.8× the server CPU
+ * per request of the later ones. Bare Hono settles sooner; it gets the same.
+ */
+export function warmupSeconds(quick: boolean): number {
+  return quick ? 0.5 : 5;
+}
+
 /** Runs every target in turn; see the file comment. */
 export async function runHttpBench(opts: HttpOptions & { quick?: boolean }): Promise<HttpReport> {
   const calibration = calibrationTargets(opts.quick ?? false);
@@ -662,7 +672,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   cleanupOnSignals();
   const quick = process.env.BENCH_QUICK === '1';
   const durationS = Number(process.env.BENCH_DURATION ?? (quick ? 2 : 10));
-  const report = await runHttpBench({ durationS, warmupS: quick ? 0.5 : 2, connections: 50, quick });
+  const report = await runHttpBench({ durationS, warmupS: warmupSeconds(quick), connections: 50, quick });
   process.stdout.write(report.markdown);
   process.exit(report.failures > 0 ? 1 : 0);
 }

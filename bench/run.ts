@@ -17,7 +17,7 @@ import { arch, cpus, loadavg, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupNow, cleanupOnSignals } from './cleanup.ts';
-import { runHttpBench } from './http.ts';
+import { runHttpBench, warmupSeconds } from './http.ts';
 import { runInstantiateBench } from './instantiate.bench.ts';
 import { runSdkBench } from './sdk.bench.ts';
 
@@ -63,7 +63,7 @@ async function main(): Promise<number> {
   process.stderr.write('bench: instantiation (in-process) …\n');
   const inst = await runInstantiateBench(quick ? { timeMs: 300, heapInstances: 200 } : { timeMs: 2000, heapInstances: 1000 });
   process.stderr.write('bench: HTTP load …\n');
-  const httpOptions = { durationS, warmupS: quick ? 0.5 : 2, connections: 50 };
+  const httpOptions = { durationS, warmupS: warmupSeconds(quick), connections: 50 };
   const http = await runHttpBench({ ...httpOptions, quick });
   process.stderr.write('bench: guest SDKs (hello in each language) …\n');
   const sdk = await runSdkBench({ timeMs: quick ? 300 : 2000, http: httpOptions });
