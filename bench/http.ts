@@ -8,8 +8,8 @@
  * 2. `micron serve` with components/hello deployed through the admin API, loaded at `/hello/`;
  * 3. `jco serve components/hello/hello.wasm --isolate-requests instance` (a fresh instance per request).
  *
- * Then calibration targets: bare Hono again (the drift since the first
- * target), and bare Hono whose handler first spins a pure-CPU loop of N µs,
+ * Then calibration targets: a second bare Hono (how far two identical
+ * servers differ in this run), and bare Hono whose handler first spins a pure-CPU loop of N µs,
  * timed in the handler (`BENCH_SPIN_US`, default `5,10,20`; 5 alone when
  * quick). They show what a handler of N µs gets over HTTP here,
  * whatever its work, and how much server CPU each µs of handler work costs
@@ -52,6 +52,12 @@ export interface HttpOptions {
   /** Seconds of unmeasured load before each measurement. */
   warmupS: number;
   connections: number;
+  /**
+   * Measured rounds: the targets are measured in turn, `rounds` times over,
+   * `durationS / rounds` each time, and each row is the target's median round.
+   * Default {@link roundsFromEnv}.
+   */
+  rounds?: number;
 }
 
 /** One target's figures. */
@@ -77,6 +83,8 @@ export interface HttpRow {
   spinSpeed?: number;
   /** Micron with its handler timed: µs per call of the public app over the measured run, timed in the server. */
   handlerUs?: number;
+  /** req/s of each measured round, in order; the row's own figures are those of the median round. */
+  rpsRounds: number[];
 }
 
 /** The bench's rows, its markdown section and the count of failed requests. */
@@ -354,7 +362,7 @@ function micronTimedTarget(): Target {
 
 /**
  * The calibration targets: bare Hono again (the loops' baseline, next to
- * them in time, and the run's drift since the first target), then the loops,
+ * them in time; its gap to the first is the run's noise), then the loops,
  * µs per request: `BENCH_SPIN_US` (comma-separated) or the defaults, and
  * last Micron with its handler timed.
  */
@@ -366,7 +374,7 @@ function calibrationTargets(quick: boolean): Target[] {
     .filter(Boolean)
     .map(Number);
   if (values.some((v) => !(v > 0 && v <= 10_000))) throw new Error(`BENCH_SPIN_US must list µs between 0 and 10000, got ${JSON.stringify(list)}`);
-  return [{ ...honoTarget(), name: 'Hono again (calibration baseline, drift check)' }, ...values.map((v) => honoTarget(v)), micronTimedTarget()];
+  return [{ ...honoTarget(), name: 'Hono again (calibration baseline, noise check)' }, ...values.map((v) => honoTarget(v)), micronTimedTarget()];
 }
 
 const TARGETS: Target[] = [
@@ -400,39 +408,86 @@ function quantile(sorted: Float64Array, p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
-async function measure(target: Target, opts: HttpOptions, tmp: string): Promise<HttpRow> {
+/** One target's figures over one measured round. */
+interface Round {
+  rps: number;
+  latencyMs: Float64Array;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  mismatches: number;
+  serverCores: number | undefined;
+  clientCores: number;
+}
+
+/** A started, checked and warmed target, waiting for its rounds. */
+interface Running {
+  target: Target;
+  started: Started;
+  expected: string;
+  /** The target's own figures over all its rounds (see {@link Target.watch}). */
+  watched: (() => Promise<Partial<HttpRow>>) | undefined;
+  rounds: Round[];
+}
+
+/** Starts a target, checks its answer and puts it under load for the warm-up. */
+async function prepare(target: Target, opts: HttpOptions, tmp: string): Promise<Running> {
   const started = await target.start(tmp);
-  const { server, url } = started;
   const expected = target.expectedBody ?? EXPECTED_BODY;
   try {
-    const probe = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    const probe = await fetch(started.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     const body = await probe.text();
-    if (probe.status !== 200 || body !== expected) throw new Error(`${target.name}: ${url} answered ${probe.status} ${JSON.stringify(body.slice(0, 200))}`);
-    if (opts.warmupS > 0) await load(url, opts.connections, opts.warmupS, expected);
-    const watched = target.watch ? await target.watch(started) : undefined;
-    const serverCpu0 = server.cpuSeconds();
-    const clientCpu0 = process.cpuUsage();
-    const { result: r, latencyMs } = await load(url, opts.connections, opts.durationS, expected);
-    const clientCpu = process.cpuUsage(clientCpu0);
-    const serverCpu1 = server.cpuSeconds();
-    const own = watched ? await watched() : {};
-    return {
-      ...own,
-      name: target.name,
-      rps: r.requests.total / r.duration,
-      p50Ms: quantile(latencyMs, 0.5),
-      p99Ms: quantile(latencyMs, 0.99),
-      requests: r.requests.total,
-      non2xx: r.non2xx,
-      errors: r.errors,
-      timeouts: r.timeouts,
-      mismatches: r.mismatches,
-      serverCores: serverCpu0 === undefined || serverCpu1 === undefined ? undefined : (serverCpu1 - serverCpu0) / r.duration,
-      clientCores: (clientCpu.user + clientCpu.system) / 1e6 / r.duration,
-    };
-  } finally {
-    await server.stop();
+    if (probe.status !== 200 || body !== expected) throw new Error(`${target.name}: ${started.url} answered ${probe.status} ${JSON.stringify(body.slice(0, 200))}`);
+    if (opts.warmupS > 0) await load(started.url, opts.connections, opts.warmupS, expected);
+    return { target, started, expected, watched: undefined, rounds: [] };
+  } catch (e) {
+    await started.server.stop();
+    throw e;
   }
+}
+
+/** One measured round of a running target. */
+async function measureRound(t: Running, durationS: number, connections: number): Promise<Round> {
+  const { server, url } = t.started;
+  const serverCpu0 = server.cpuSeconds();
+  const clientCpu0 = process.cpuUsage();
+  const { result: r, latencyMs } = await load(url, connections, durationS, t.expected);
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const serverCpu1 = server.cpuSeconds();
+  return {
+    rps: r.requests.total / r.duration,
+    latencyMs,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    mismatches: r.mismatches,
+    serverCores: serverCpu0 === undefined || serverCpu1 === undefined ? undefined : (serverCpu1 - serverCpu0) / r.duration,
+    clientCores: (clientCpu.user + clientCpu.system) / 1e6 / r.duration,
+  };
+}
+
+/** A target's row: its median round by req/s, with failures and requests counted over every round. */
+function rowOf(t: Running, own: Partial<HttpRow>): HttpRow {
+  const byRps = [...t.rounds].sort((a, b) => a.rps - b.rps);
+  const m = byRps[(byRps.length - 1) >> 1]!;
+  const sum = (f: (r: Round) => number): number => t.rounds.reduce((n, r) => n + f(r), 0);
+  return {
+    ...own,
+    name: t.target.name,
+    rps: m.rps,
+    p50Ms: quantile(m.latencyMs, 0.5),
+    p99Ms: quantile(m.latencyMs, 0.99),
+    requests: sum((r) => r.requests),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    mismatches: sum((r) => r.mismatches),
+    serverCores: m.serverCores,
+    clientCores: m.clientCores,
+    rpsRounds: t.rounds.map((r) => r.rps),
+  };
 }
 
 /**
@@ -462,23 +517,55 @@ export async function runHttpTargets(targets: readonly Target[], opts: HttpOptio
   trackDir(tmp);
   const unpin = pinSelf(1);
   process.once('exit', cleanupNow);
+  const running: Running[] = [];
   try {
-    const rows: HttpRow[] = [];
+    // Every server up and warm first; idle servers wait on their own core's run queue and take no CPU.
     for (const t of targets) {
-      process.stderr.write(`http: ${t.name} …\n`);
-      rows.push(await measure(t, opts, tmp));
+      process.stderr.write(`http: starting and warming ${t.name} …\n`);
+      running.push(await prepare(t, opts, tmp));
     }
+    for (const t of running) t.watched = t.target.watch ? await t.target.watch(t.started) : undefined;
+    const rounds = Math.max(1, opts.rounds ?? 1);
+    const perRoundS = opts.durationS / rounds;
+    for (let i = 0; i < rounds; i++) {
+      for (const t of running) {
+        process.stderr.write(`http: round ${i + 1}/${rounds}: ${t.target.name} …\n`);
+        t.rounds.push(await measureRound(t, perRoundS, opts.connections));
+      }
+    }
+    const rows: HttpRow[] = [];
+    for (const t of running) rows.push(rowOf(t, t.watched ? await t.watched() : {}));
     return rows;
   } finally {
+    await Promise.all(running.map((t) => t.started.server.stop()));
     cleanupNow();
     process.off('exit', cleanupNow);
     unpin();
   }
 }
 
+/**
+ * Measured rounds per target: `BENCH_ROUNDS`, else 3 (1 when quick). More
+ * rounds spread each target's measured time over the run, so a disturbance
+ * of the shared machine lands in one round of each target rather than on one
+ * target, and the median round leaves it out.
+ */
+export function roundsFromEnv(quick: boolean): number {
+  const raw = process.env.BENCH_ROUNDS;
+  if (raw === undefined || raw === '') return quick ? 1 : 3;
+  const n = Number(raw);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 20)) throw new Error(`BENCH_ROUNDS must be a whole number from 1 to 20, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 /** non-2xx + errors + timeouts + body mismatches over `rows`. */
 export function httpFailures(rows: readonly HttpRow[]): number {
   return rows.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts + r.mismatches, 0);
+}
+
+/** A row's req/s of each round, in the order they ran. */
+export function roundsCell(r: HttpRow): string {
+  return r.rpsRounds.map((v) => num(v, 0)).join(' / ');
 }
 
 /** Requests per CPU-second the server's process group used, or undefined. */
@@ -494,7 +581,9 @@ export function cpuUsPerRequest(r: HttpRow | undefined): number | undefined {
 /** How the load was run, for a report's notes. */
 export function loadNote(opts: HttpOptions): string {
   return (
-    `${opts.connections} connections, pipelining 1, ${opts.durationS} s measured after ${opts.warmupS} s of warm-up per target. ` +
+    `${opts.connections} connections, pipelining 1. Every server is started and warmed (${opts.warmupS} s of load each) before any is measured; ` +
+    `then ${opts.durationS} s are measured per target in ${opts.rounds ?? 1} round${(opts.rounds ?? 1) === 1 ? '' : 's'} of ${num(opts.durationS / (opts.rounds ?? 1), 1)} s, the targets taking turns, ` +
+    'and each row is its median round by req/s (latencies and CPU from that round; requests and failures over all rounds). ' +
     (CAN_PIN ? 'Server pinned to CPU 0 (`taskset -c 0`), autocannon to CPU 1.' : 'Not pinned (no taskset or fewer than 2 CPUs): client and server share CPUs.')
   );
 }
@@ -502,10 +591,11 @@ export function loadNote(opts: HttpOptions): string {
 function render(rows: HttpRow[], calibration: HttpRow[], opts: HttpOptions): string {
   const [hono, micron, jco] = rows;
   const table = markdownTable(
-    ['target', 'req/s', 'req per server CPU-s', 'server CPU µs / req', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'timeouts', 'body mismatches', 'server CPU (cores)', 'client CPU (cores)'],
+    ['target', 'req/s', 'req/s by round', 'req per server CPU-s', 'server CPU µs / req', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'timeouts', 'body mismatches', 'server CPU (cores)', 'client CPU (cores)'],
     [...rows, ...calibration].map((r) => [
       r.name,
       num(r.rps, 0),
+      roundsCell(r),
       num(perServerCpu(r), 0),
       num(cpuUsPerRequest(r), 1),
       num(r.p50Ms, 2),
@@ -646,7 +736,7 @@ function renderCalibration(hono: HttpRow | undefined, micron: HttpRow | undefine
       'for N µs, timed inside the handler; body, headers and routes are the plain server\'s. ' +
       `Bare Hono's figures here are the mean of its two runs (${num(cpuUsPerRequest(hono), 1)} and ${num(cpuUsPerRequest(again), 1)} µs of server CPU per request, ` +
       `${num(hono?.rps, 0)} and ${num(again.rps, 0)} req/s): "× Hono req/s" and "extra server CPU" are against that mean, ` +
-      'and the gap between the two runs is how far the machine drifted meanwhile. ' +
+      'and the gap between the two (identical servers, measured in the same rounds) is the run\'s noise. ' +
       '"… per µs of handler work" divides the extra by the loop\'s time in the handler: above 1, the machine charges each µs a handler spends with more server CPU ' +
       '(node\'s HTTP path and the kernel\'s, the client\'s wake-ups), whatever the work. ' +
       'The last column is the loop\'s iteration count at the end of the run over the count calibrated at start outside the handler; ' +
@@ -672,7 +762,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   cleanupOnSignals();
   const quick = process.env.BENCH_QUICK === '1';
   const durationS = Number(process.env.BENCH_DURATION ?? (quick ? 2 : 10));
-  const report = await runHttpBench({ durationS, warmupS: warmupSeconds(quick), connections: 50, quick });
+  const report = await runHttpBench({ durationS, warmupS: warmupSeconds(quick), connections: 50, rounds: roundsFromEnv(quick), quick });
   process.stdout.write(report.markdown);
   process.exit(report.failures > 0 ? 1 : 0);
 }

@@ -17,7 +17,7 @@ import { arch, cpus, loadavg, release, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupNow, cleanupOnSignals } from './cleanup.ts';
-import { runHttpBench, warmupSeconds } from './http.ts';
+import { roundsFromEnv, runHttpBench, warmupSeconds } from './http.ts';
 import { runInstantiateBench } from './instantiate.bench.ts';
 import { runSdkBench } from './sdk.bench.ts';
 
@@ -49,6 +49,7 @@ function command(quick: boolean): string {
     quick ? 'BENCH_QUICK=1' : '',
     process.env.BENCH_DURATION ? `BENCH_DURATION=${process.env.BENCH_DURATION}` : '',
     process.env.BENCH_SPIN_US ? `BENCH_SPIN_US=${process.env.BENCH_SPIN_US}` : '',
+    process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${process.env.BENCH_ROUNDS}` : '',
   ].filter(Boolean);
   const cmd = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node --import ./host/loader/register.mjs bench/run.ts';
   return [...env, cmd].join(' ');
@@ -63,7 +64,7 @@ async function main(): Promise<number> {
   process.stderr.write('bench: instantiation (in-process) …\n');
   const inst = await runInstantiateBench(quick ? { timeMs: 300, heapInstances: 200 } : { timeMs: 2000, heapInstances: 1000 });
   process.stderr.write('bench: HTTP load …\n');
-  const httpOptions = { durationS, warmupS: warmupSeconds(quick), connections: 50 };
+  const httpOptions = { durationS, warmupS: warmupSeconds(quick), connections: 50, rounds: roundsFromEnv(quick) };
   const http = await runHttpBench({ ...httpOptions, quick });
   process.stderr.write('bench: guest SDKs (hello in each language) …\n');
   const sdk = await runSdkBench({ timeMs: quick ? 300 : 2000, http: httpOptions });

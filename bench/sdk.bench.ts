@@ -30,7 +30,7 @@ import { findCommandModule, type CommandRequest } from '../host/runtime/command-
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
 import { cleanupNow, cleanupOnSignals } from './cleanup.ts';
-import { httpFailures, loadNote, micronTarget, perServerCpu, runHttpTargets, warmupSeconds, type HttpOptions, type HttpRow } from './http.ts';
+import { httpFailures, loadNote, micronTarget, perServerCpu, roundsFromEnv, runHttpTargets, warmupSeconds, type HttpOptions, type HttpRow } from './http.ts';
 import { markdownTable, num, ratio } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -244,7 +244,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const durationS = Number(process.env.BENCH_DURATION || (quick ? 2 : 10));
   let code = 1;
   try {
-    const report = await runSdkBench({ timeMs: quick ? 300 : 2000, http: { durationS, warmupS: warmupSeconds(quick), connections: 50 } });
+    const report = await runSdkBench({ timeMs: quick ? 300 : 2000, http: { durationS, warmupS: warmupSeconds(quick), connections: 50, rounds: roundsFromEnv(quick) } });
     process.stdout.write(report.markdown);
     code = report.failures > 0 ? 1 : 0;
   } finally {
