@@ -7,7 +7,8 @@
  *
  * Environment: BENCH_DURATION (measured seconds per HTTP target, default 10;
  * 2 when quick), BENCH_QUICK=1 (short runs everywhere, for a smoke test),
- * BENCH_SPIN_US (the HTTP bench's calibration loops, see bench/http.ts).
+ * BENCH_SPIN_US (the HTTP bench's calibration loops, see bench/http.ts), BENCH_ROUNDS
+ * (interleaved measured rounds per HTTP target, default 3).
  * Exits 1 when a bench fails or any HTTP request failed; server children are
  * killed and temporary directories removed on every exit path.
  */
