@@ -35,6 +35,7 @@ import autocannon, { type Result } from 'autocannon';
 import { cleanupNow, cleanupOnSignals, signalGroup, trackDir, trackGroup } from './cleanup.ts';
 import type { SpinStats } from './hono-server.ts';
 import type { HandlerStats } from './micron-timed-server.ts';
+import { describeMeans, type RecordMeans } from './record-means.ts';
 import { markdownTable, num, ratio } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,6 +84,8 @@ export interface HttpRow {
   spinSpeed?: number;
   /** Micron with its handler timed: µs per call of the public app over the measured run, timed in the server. */
   handlerUs?: number;
+  /** Micron with its handler timed: its invocation records' timings at the end of the run. */
+  records?: RecordMeans;
   /** req/s of each measured round, in order; the row's own figures are those of the best round. */
   rpsRounds: number[];
 }
@@ -354,7 +357,7 @@ function micronTimedTarget(): Target {
       return async () => {
         const after = await read();
         const requests = after.requests - before.requests;
-        return { handlerUs: requests > 0 ? (after.handlerUs - before.handlerUs) / requests : undefined };
+        return { handlerUs: requests > 0 ? (after.handlerUs - before.handlerUs) / requests : undefined, ...(after.records ? { records: after.records } : {}) };
       };
     },
   };
@@ -657,6 +660,9 @@ function renderTimed(timed: HttpRow | undefined, fit: { intercept: number; slope
       (cpu !== undefined && predicted !== undefined
         ? ` Its ${num(cpu, 1)} µs of server CPU per request against the ${num(predicted, 1)} µs the line gives a handler of that cost leaves ${num(cpu - predicted, 1)} µs per request outside the handler ` +
           '(the log batches\' writes, garbage collection, and the noise of the run).'
+        : '') +
+      (timed.records
+        ? ` Inside the handler, its records' own timings: ${describeMeans(timed.records)} (whole µs each); the same figures in-process are under the instantiate bench's table.`
         : ''),
     '',
   ];

@@ -41,6 +41,7 @@ import { guestPolicy } from '../host/runtime/runtime.ts';
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
 import { cleanupOnSignals, trackDir } from './cleanup.ts';
+import { describeMeans, recordMeans, type RecordMeans } from './record-means.ts';
 import { markdownTable, num, ratio } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,6 +63,8 @@ export interface InstantiateRow {
   p99Us: number;
   meanUs: number;
   heapBytes: number | undefined;
+  /** (e): the invocation records' own timings over its last runs. */
+  records?: RecordMeans;
 }
 
 /** The bench's rows and its markdown section. */
@@ -222,7 +225,16 @@ async function benchPublicHandler(bytes: Uint8Array, opts: InstantiateOptions): 
     const r = bench.getTask(HANDLER_TASK)?.result;
     if (!r || r.error) throw new Error(`${HANDLER_TASK} failed: ${r?.error?.message ?? 'no result'}`);
     const l = r.latency;
-    return { name: HANDLER_TASK, samples: l.samples.length, p50Us: (l.p50 ?? NaN) * 1000, p99Us: (l.p99 ?? NaN) * 1000, meanUs: l.mean * 1000, heapBytes: undefined };
+    const records = recordMeans(host.records('hello', { limit: 200 }));
+    return {
+      name: HANDLER_TASK,
+      samples: l.samples.length,
+      p50Us: (l.p50 ?? NaN) * 1000,
+      p99Us: (l.p99 ?? NaN) * 1000,
+      meanUs: l.mean * 1000,
+      heapBytes: undefined,
+      ...(records ? { records } : {}),
+    };
   } finally {
     await host.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -292,6 +304,7 @@ function render(rows: InstantiateRow[], opts: InstantiateOptions, instrumented: 
       : '',
     '(b) returns each memory to the pool, as a finished request does (the release zeroes it). (c) includes the request/response resources, the body stream and reading the `Response` body; it releases its instance, so no heap figure. (d) is the instantiate call only (its import object is built once, outside timing).',
     "(e) is everything Micron adds to a request in `micron serve` except node's HTTP work: a Hono app call as @hono/node-server makes it (node's parsed request in `env.incoming`, node-server's lightweight `Response`), with routing, the concurrency slot, the invocation, the record, metrics and the per-invocation log line (built, then dropped by the sink). Compare it with the HTTP bench's calibration rows (bare Hono plus a busy loop of N µs).",
+    ...rows.filter((r) => r.records).map((r) => `${r.name.slice(0, 3)}'s own invocation records: ${describeMeans(r.records!)} (whole µs each); the HTTP bench gives the same figures under load.`),
   ].filter(Boolean);
   return `## Instantiation (in-process, components/hello)\n\n${table}\n\n${notes.join('\n')}\n`;
 }

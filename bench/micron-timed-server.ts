@@ -14,6 +14,9 @@
  * the response) and what runs after the handler (the log batch's write,
  * GC) are outside it.
  *
+ * The stats also carry the means of the last 200 invocation records' own
+ * timings (invocation, instance, guest), read at the end of the run.
+ *
  * Ready line on stdout: `{"msg":"listening","public":PORT,"stats":PORT}`;
  * `GET /` on the stats port (a side server, so the public app is unchanged)
  * answers {@link HandlerStats}. Data dir: `BENCH_DATA_DIR` (required; the
@@ -26,6 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { createHost } from '../host/index.ts';
+import { recordMeans, type RecordMeans } from './record-means.ts';
 
 /** What the stats port answers: totals since start. */
 export interface HandlerStats {
@@ -33,7 +37,12 @@ export interface HandlerStats {
   requests: number;
   /** µs spent in them, timed around each call. */
   handlerUs: number;
+  /** The invocation records' own timings, over the last {@link RECORDS} invocations. */
+  records: RecordMeans | undefined;
 }
+
+/** Records averaged per stats answer (the host keeps 200 per function). */
+const RECORDS = 200;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = process.env.BENCH_DATA_DIR;
@@ -54,7 +63,7 @@ const timed = (req: Request, env: unknown): Response | Promise<Response> => {
 };
 
 const stats = createServer((_req, res) => {
-  const body: HandlerStats = { requests: totals[1]!, handlerUs: totals[0]! * 1000 };
+  const body: HandlerStats = { requests: totals[1]!, handlerUs: totals[0]! * 1000, records: recordMeans(host.records('hello', { limit: RECORDS })) };
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 });
 await new Promise<void>((ok) => stats.listen(0, '127.0.0.1', ok));
