@@ -6,7 +6,6 @@
  * modules (V8 work) and never re-transpiles or re-instruments.
  */
 import { createHash } from 'node:crypto';
-import { transpile } from '@bytecodealliance/jco';
 import type { WitRegistry } from '../abi/wit.js';
 import { MicronError } from '../errors.js';
 import { BLOCKING_FUNCTIONS, type HostInterfaces } from '../wasi/imports.js';
@@ -65,6 +64,13 @@ export function sha256(bytes: Uint8Array): string {
  */
 const MAX_INSTRUMENT_BYTES = 4 * 1024 * 1024;
 
+/**
+ * jco, loaded on the first transpile: importing it costs about 130 ms and
+ * 26 MB, which a host that only serves stored functions (a restart, a
+ * redeploy of bytes it holds) never needs.
+ */
+let jco: Promise<typeof import('@bytecodealliance/jco')> | undefined;
+
 /** Turns uploads into artifacts and artifacts into prepared components. */
 export class Compiler {
   /**
@@ -92,6 +98,7 @@ export class Compiler {
     Compiler.validateShape(bytes);
     const digest = sha256(bytes);
     const t0 = performance.now();
+    const { transpile } = await (jco ??= import('@bytecodealliance/jco'));
     let transpiled: Awaited<ReturnType<typeof transpile>>;
     try {
       transpiled = await transpile(bytes, { instantiation: 'sync', noTypescript: true, name: 'component', base64Cutoff: 0 } as never);
