@@ -108,11 +108,17 @@ async function deployExamples(host: Awaited<ReturnType<typeof createHost>>): Pro
   const dir = join(ROOT, 'components');
   if (!existsSync(dir)) return;
   const existing = new Set((await host.list()).map((f) => f.name));
-  for (const name of readdirSync(dir).sort()) {
-    const file = join(dir, name, `${name}.wasm`);
-    if (existing.has(name) || !existsSync(file)) continue;
+  const todo = readdirSync(dir)
+    .sort()
+    .filter((name) => !existing.has(name) && existsSync(join(dir, name, `${name}.wasm`)));
+  if (todo.length === 0) return;
+  // Only a first start (or a new example) gets here: later starts find them stored. Say what the wait is for.
+  process.stderr.write(`micron: deploying ${todo.length} example${todo.length === 1 ? '' : 's'} from components/ before listening (transpiled once; later starts reuse them) …\n`);
+  for (const name of todo) {
+    const t0 = performance.now();
     try {
-      await host.deploy(name, new Uint8Array(await fs.readFile(file)));
+      const d = await host.deploy(name, new Uint8Array(await fs.readFile(join(dir, name, `${name}.wasm`))));
+      process.stderr.write(`micron: example ${name} deployed (${d.version}, ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
     } catch (e) {
       process.stderr.write(`micron: example ${name} was not deployed: ${(e as Error).message}\n`);
     }

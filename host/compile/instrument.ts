@@ -44,34 +44,123 @@ export interface Instrumented {
 const WORKER = new URL('./instrument-worker.mjs', import.meta.url);
 
 /**
+ * An idle instrumenting worker is ended after this long, ms. Loading
+ * binaryen takes over a second, so deploys that come together share one
+ * worker (the examples at a first start went from 1–2.6 s to a fraction of
+ * that each); ended, it gives its memory back.
+ */
+export const INSTRUMENT_IDLE_MS = 10_000;
+let idleMs = INSTRUMENT_IDLE_MS;
+
+type Answer = { id: number; ok: true; bytes: Uint8Array; memory: Instrumented['memory'] } | { id: number; ok: false; message: string };
+interface Job {
+  /** What the worker is sent (kept to send it again if its worker is retired first). */
+  message: Record<string, unknown>;
+  resolve(r: Instrumented): void;
+  reject(e: Error): void;
+}
+/** The running worker and its unanswered jobs. */
+interface Running {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+let current: Running | undefined;
+let nextId = 1;
+let idleTimer: NodeJS.Timeout | undefined;
+let started = 0;
+
+/**
  * Rewrites `module`: makes calls to `asyncifyImports` (as `module.field`)
  * suspendable and, when `importMemory`, turns its memory into an import.
- * Runs in a worker thread.
+ * Runs in a worker thread, shared by consecutive calls; a job that fails
+ * ends its worker (binaryen may be broken after an internal abort), and the
+ * jobs still queued on it, like the next ones, run on a new worker.
  */
 export function instrument(
   module: Uint8Array,
   opts: { asyncifyImports: readonly string[]; importMemory: boolean; exportState?: boolean },
 ): Promise<Instrumented> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, {
-      workerData: {
-        module: withoutNameSection(module),
-        asyncifyImports: [...opts.asyncifyImports],
-        importMemory: opts.importMemory ? POOL_MEMORY_IMPORT : null,
-        exportState: opts.exportState ? STATE_EXPORT_PREFIX : null,
-      },
-    });
-    type Reply = { ok: true; bytes: Uint8Array; memory: Instrumented['memory'] } | { ok: false; message: string };
-    worker.once('message', (m: Reply) => {
-      void worker.terminate();
-      if (m.ok) resolve({ bytes: new Uint8Array(m.bytes), memory: m.memory });
-      else reject(new Error(m.message));
-    });
-    worker.once('error', (e) => reject(e));
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`the instrumenting worker exited with code ${code}`));
-    });
+  const message = {
+    id: nextId++,
+    module: withoutNameSection(module),
+    asyncifyImports: [...opts.asyncifyImports],
+    importMemory: opts.importMemory ? POOL_MEMORY_IMPORT : null,
+    exportState: opts.exportState ? STATE_EXPORT_PREFIX : null,
+  };
+  return new Promise((resolve, reject) => submit({ message, resolve, reject }));
+}
+
+/** Sends `job` to the running worker, starting one if needed. */
+function submit(job: Job): void {
+  const r = current ?? start();
+  clearTimeout(idleTimer);
+  // Keeps the process alive while a job runs; an idle worker does not.
+  r.worker.ref();
+  r.jobs.set(job.message.id as number, job);
+  r.worker.postMessage(job.message);
+}
+
+/** Workers started so far and whether one is running (tests). */
+export function instrumentWorkerState(): { started: number; running: boolean } {
+  return { started, running: current !== undefined };
+}
+
+/** Sets how long an idle instrumenting worker is kept, ms (tests; embedders that deploy in bursts). */
+export function setInstrumentWorkerIdleMs(ms: number): void {
+  if (!(ms >= 0)) throw new RangeError(`idle time must be ms >= 0, got ${ms}`);
+  idleMs = ms;
+}
+
+function start(): Running {
+  const r: Running = { worker: new Worker(WORKER), jobs: new Map() };
+  current = r;
+  started++;
+  r.worker.on('message', (a: Answer) => {
+    const job = r.jobs.get(a.id);
+    if (!job) return;
+    r.jobs.delete(a.id);
+    if (a.ok) {
+      job.resolve({ bytes: new Uint8Array(a.bytes), memory: a.memory });
+      if (r.jobs.size === 0 && current === r) idle(r);
+      return;
+    }
+    job.reject(new Error(a.message));
+    // binaryen may be broken after a failure: end this worker, and run what it still had on a new one.
+    const rest = [...r.jobs.values()];
+    r.jobs.clear();
+    retire(r);
+    for (const j of rest) submit(j);
   });
+  const gone = (why: Error): void => {
+    if (current === r) {
+      current = undefined;
+      clearTimeout(idleTimer);
+    }
+    for (const job of r.jobs.values()) job.reject(why);
+    r.jobs.clear();
+  };
+  r.worker.once('error', gone);
+  r.worker.once('exit', (code) => gone(new Error(`the instrumenting worker exited with code ${code}`)));
+  return r;
+}
+
+/** Ends `r` (its jobs have been answered or moved). */
+function retire(r: Running): void {
+  if (current === r) {
+    current = undefined;
+    clearTimeout(idleTimer);
+  }
+  void r.worker.terminate();
+}
+
+/** No job left: let the process exit without the worker, and end it once it has been idle long enough. */
+function idle(r: Running): void {
+  r.worker.unref();
+  idleTimer = setTimeout(() => {
+    if (current === r && r.jobs.size === 0) retire(r);
+  }, idleMs);
+  idleTimer.unref();
 }
 
 /**
