@@ -110,6 +110,11 @@ export function instrumentWorkerState(): { started: number; running: boolean } {
 export function setInstrumentWorkerIdleMs(ms: number): void {
   if (!(ms >= 0)) throw new RangeError(`idle time must be ms >= 0, got ${ms}`);
   idleMs = ms;
+  // An idle worker's timer is restarted with the new time.
+  if (current && current.jobs.size === 0) {
+    clearTimeout(idleTimer);
+    idle(current);
+  }
 }
 
 function start(): Running {
