@@ -14,7 +14,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WitRegistry } from '../host/abi/wit.ts';
@@ -23,7 +22,7 @@ import { DEFAULT_LIMITS } from '../host/config.ts';
 import { guestPolicy } from '../host/runtime/runtime.ts';
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
-import { markdownTable, num, ratio } from './table.ts';
+import { markdownTable, num, ratio, reportHeader } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZES_KIB = [0, 256, 1024, 4096];
@@ -82,15 +81,8 @@ const rows = SIZES_KIB.map((kib) => {
   const m = median(samples.get(kib)!);
   return [kib === 0 ? '0 (back to back, hot caches)' : `${kib.toLocaleString('en-US')} KiB`, num(m, 2), ratio(m, base)];
 });
-const cpu = cpus();
 const markdown = [
-  '# Invocation cost with cold caches',
-  '',
-  `- date: ${new Date().toISOString()}`,
-  `- machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
-  `- node: ${process.version}`,
-  `- command: \`${quick ? 'BENCH_QUICK=1 ' : ''}node --import ./host/loader/register.mjs bench/cold-cache.bench.ts\``,
-  '',
+  ...reportHeader('Invocation cost with cold caches', `${quick ? 'BENCH_QUICK=1 ' : ''}node --import ./host/loader/register.mjs bench/cold-cache.bench.ts`),
   `components/hello, \`Invocation.start\` (instance, request and response resources, guest, \`Response\`), mean µs per invocation; the median over ${ROUNDS} rounds of ${PER_ROUND.toLocaleString('en-US')} invocations per size, sizes alternating in order between rounds. Before each invocation, untimed, one byte per 64-byte line of that much unrelated memory is read.`,
   '',
   markdownTable(['memory read between invocations', 'µs per invocation', '× back to back'], rows),

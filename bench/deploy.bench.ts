@@ -15,13 +15,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INSTRUMENT_IDLE_MS, setInstrumentWorkerIdleMs } from '../host/compile/instrument.ts';
 import { createHost } from '../host/index.ts';
 import { cleanupOnSignals, trackDir } from './cleanup.ts';
-import { markdownTable, num, ratio } from './table.ts';
+import { markdownTable, num, ratio, reportHeader } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.env.BENCH_QUICK === '1';
@@ -84,15 +84,8 @@ const rows = COMPONENTS.map((c) => {
   const warm = median(samples.get(`${c}/warm`)!);
   return [c, num(sources.get(c)!.length, 0), num(cold, 0), num(warm, 0), ratio(warm, cold)];
 });
-const cpu = cpus();
 const markdown = [
-  '# Deploy time',
-  '',
-  `- date: ${new Date().toISOString()}`,
-  `- machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
-  `- node: ${process.version}`,
-  `- command: \`${quick ? 'BENCH_QUICK=1 ' : ''}node --import ./host/loader/register.mjs bench/deploy.bench.ts\``,
-  '',
+  ...reportHeader('Deploy time', `${quick ? 'BENCH_QUICK=1 ' : ''}node --import ./host/loader/register.mjs bench/deploy.bench.ts`),
   `\`host.deploy\` of bytes no deploy had before (validation, jco transpile, binaryen rewrite, compile, atomic store writes), ms; the median of ${ROUNDS} rounds, the two modes alternating. ` +
     '*cold*: the rewriting worker is started for the deploy and ended after it (every deploy before the worker was shared; the first deploy after 10 s without one, now). ' +
     '*warm*: the shared worker, already running.',

@@ -21,10 +21,9 @@
  * {@link SpinStats}: totals since start, which the bench reads before and
  * after its measured run.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { listenStats } from './stats-port.ts';
 
 /** What a calibration server answers on its side port: totals since it started. */
 export interface SpinStats {
@@ -108,14 +107,6 @@ function stats(): SpinStats {
   return { targetUs, requests: spins, spunUs: spun[0]!, idleIterations, iterations };
 }
 
-/** The side server answering {@link stats}, off the public app so its routes stay the plain server's. */
-async function listenStats(): Promise<number> {
-  const side = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats())));
-  await new Promise<void>((ok) => side.listen(0, '127.0.0.1', ok));
-  side.unref();
-  return (side.address() as AddressInfo).port;
-}
-
 const app = new Hono();
 if (targetUs > 0) {
   app.all('*', (c) => {
@@ -126,7 +117,7 @@ if (targetUs > 0) {
   app.all('*', (c) => c.text(BODY));
 }
 
-const statsPort = targetUs > 0 ? await listenStats() : undefined;
+const statsPort = targetUs > 0 ? await listenStats(stats) : undefined;
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
   process.stdout.write(`${JSON.stringify({ msg: 'listening', public: info.port, ...(statsPort === undefined ? {} : { stats: statsPort }) })}\n`);
 });

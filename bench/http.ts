@@ -309,19 +309,19 @@ function honoTarget(spinUs?: number): Target {
   };
 }
 
-/** A calibration server's {@link SpinStats}. */
-async function spinStats(started: Started): Promise<SpinStats> {
+/** What a server that measures itself answers on its stats port ({@link SpinStats}, {@link HandlerStats}). */
+async function serverStats<T>(started: Started): Promise<T> {
   if (started.statsUrl === undefined) throw new Error(`${started.server.name} printed no stats port`);
   const res = await fetch(started.statsUrl, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   if (!res.ok) throw new Error(`${started.server.name} stats answered ${res.status}`);
-  return (await res.json()) as SpinStats;
+  return (await res.json()) as T;
 }
 
 /** The loop's time per request over the measured run (warm-up excluded), from the server's totals before and after. */
 async function watchSpin(started: Started): Promise<() => Promise<Partial<HttpRow>>> {
-  const before = await spinStats(started);
+  const before = await serverStats<SpinStats>(started);
   return async () => {
-    const after = await spinStats(started);
+    const after = await serverStats<SpinStats>(started);
     const requests = after.requests - before.requests;
     return {
       spinTargetUs: after.targetUs,
@@ -348,14 +348,9 @@ function micronTimedTarget(): Target {
       return { server, url: `http://127.0.0.1:${ready.public}/hello/`, statsUrl: `http://127.0.0.1:${ready.stats}/` };
     },
     async watch(started) {
-      const read = async (): Promise<HandlerStats> => {
-        const res = await fetch(started.statsUrl!, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-        if (!res.ok) throw new Error(`${started.server.name} stats answered ${res.status}`);
-        return (await res.json()) as HandlerStats;
-      };
-      const before = await read();
+      const before = await serverStats<HandlerStats>(started);
       return async () => {
-        const after = await read();
+        const after = await serverStats<HandlerStats>(started);
         const requests = after.requests - before.requests;
         return { handlerUs: requests > 0 ? (after.handlerUs - before.handlerUs) / requests : undefined, ...(after.records ? { records: after.records } : {}) };
       };
@@ -412,17 +407,7 @@ function quantile(sorted: Float64Array, p: number): number {
 }
 
 /** One target's figures over one measured round. */
-interface Round {
-  rps: number;
-  latencyMs: Float64Array;
-  requests: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  mismatches: number;
-  serverCores: number | undefined;
-  clientCores: number;
-}
+type Round = Pick<HttpRow, 'rps' | 'requests' | 'non2xx' | 'errors' | 'timeouts' | 'mismatches' | 'serverCores' | 'clientCores'> & { latencyMs: Float64Array };
 
 /** A started, checked and warmed target, waiting for its rounds. */
 interface Running {

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { createHost } from '../host/index.ts';
 import { recordMeans, type RecordMeans } from './record-means.ts';
+import { listenStats } from './stats-port.ts';
 
 /** What the stats port answers: totals since start. */
 export interface HandlerStats {
@@ -62,18 +63,15 @@ const timed = (req: Request, env: unknown): Response | Promise<Response> => {
   return res;
 };
 
-const stats = createServer((_req, res) => {
-  const body: HandlerStats = { requests: totals[1]!, handlerUs: totals[0]! * 1000, records: recordMeans(host.records('hello', { limit: RECORDS })) };
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-});
-await new Promise<void>((ok) => stats.listen(0, '127.0.0.1', ok));
-stats.unref();
+const statsPort = await listenStats(
+  (): HandlerStats => ({ requests: totals[1]!, handlerUs: totals[0]! * 1000, records: recordMeans(host.records('hello', { limit: RECORDS })) }),
+);
 
 // As host.listen() makes its servers, with the timed listener.
 const server = createServer({ maxHeaderSize: host.limits.maxHeaderBytes + 16 * 1024 }, getRequestListener(timed));
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => {
-  const ports = { public: (server.address() as AddressInfo).port, stats: (stats.address() as AddressInfo).port };
+  const ports = { public: (server.address() as AddressInfo).port, stats: statsPort };
   process.stdout.write(`${JSON.stringify({ msg: 'listening', ...ports })}\n`);
 });
 process.once('SIGTERM', () => {

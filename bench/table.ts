@@ -1,4 +1,5 @@
 /** Markdown helpers shared by the benches' reports. */
+import { cpus, loadavg } from 'node:os';
 
 /** A markdown table; numeric-looking columns are right-aligned. */
 export function markdownTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -15,4 +16,18 @@ export function num(n: number | undefined, digits = 1): string {
 /** A ratio as `1.23×`, or `—`. */
 export function ratio(a: number | undefined, b: number | undefined): string {
   return a === undefined || b === undefined || !(b > 0) ? '—' : `${(a / b).toFixed(2)}×`;
+}
+
+/** The head of a stand-alone bench report: title, date, machine and load, node, and the command that ran it. */
+export function reportHeader(title: string, command: string): string[] {
+  const cpu = cpus();
+  return [
+    `# ${title}`,
+    '',
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `- node: ${process.version}`,
+    `- command: \`${command}\``,
+    '',
+  ];
 }

@@ -55,7 +55,7 @@ let idleMs = INSTRUMENT_IDLE_MS;
 type Answer = { id: number; ok: true; bytes: Uint8Array; memory: Instrumented['memory'] } | { id: number; ok: false; message: string };
 interface Job {
   /** What the worker is sent (kept to send it again if its worker is retired first). */
-  message: Record<string, unknown>;
+  message: { id: number } & Record<string, unknown>;
   resolve(r: Instrumented): void;
   reject(e: Error): void;
 }
@@ -97,7 +97,7 @@ function submit(job: Job): void {
   clearTimeout(idleTimer);
   // Keeps the process alive while a job runs; an idle worker does not.
   r.worker.ref();
-  r.jobs.set(job.message.id as number, job);
+  r.jobs.set(job.message.id, job);
   r.worker.postMessage(job.message);
 }
 
@@ -138,10 +138,7 @@ function start(): Running {
     for (const j of rest) submit(j);
   });
   const gone = (why: Error): void => {
-    if (current === r) {
-      current = undefined;
-      clearTimeout(idleTimer);
-    }
+    detach(r);
     for (const job of r.jobs.values()) job.reject(why);
     r.jobs.clear();
   };
@@ -150,12 +147,17 @@ function start(): Running {
   return r;
 }
 
-/** Ends `r` (its jobs have been answered or moved). */
-function retire(r: Running): void {
+/** Takes `r` out of service: later jobs start a new worker. */
+function detach(r: Running): void {
   if (current === r) {
     current = undefined;
     clearTimeout(idleTimer);
   }
+}
+
+/** Ends `r` (its jobs have been answered or moved). */
+function retire(r: Running): void {
+  detach(r);
   void r.worker.terminate();
 }
 
