@@ -42,9 +42,26 @@ Environment:
 /** A user mistake: printed without a stack trace. */
 class UsageError extends Error {}
 
-function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+/**
+ * `--opt value` as `--opt=value` for every option that takes a value: node's
+ * parseArgs refuses a separate value that begins with `-` as ambiguous, and a
+ * token or a config value may well begin with one.
+ */
+export function joinOptionValues(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return out.concat(argv.slice(i));
+    const name = /^--[^=]+$/.test(arg) ? arg.slice(2) : /^-[a-zA-Z]$/.test(arg) ? Object.keys(options).find((k) => options[k]!.short === arg[1]) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && i + 1 < argv.length) out.push(`--${name}=${argv[++i]!}`);
+    else out.push(arg);
+  }
+  return out;
+}
+
+function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: joinOptionValues(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (e) {
     throw new UsageError(`${(e as Error).message.split('\n')[0]}\n\n${HELP}`);

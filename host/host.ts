@@ -163,7 +163,8 @@ async function adminToken(dataDir: string, given: string | undefined): Promise<{
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const token = randomBytes(24).toString('base64url');
+  // Hex: a token that never begins with `-` is safe to pass as a separate argument to any tool.
+  const token = randomBytes(24).toString('hex');
   await atomicWrite(path, `${token}\n`, 0o600);
   return { token, generated: true };
 }

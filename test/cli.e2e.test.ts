@@ -146,6 +146,8 @@ describe('the admin token', () => {
     const printed = /generated an admin token \(saved in the data dir, shown once\): (\S+)\n/.exec(first.stderr());
     expect(printed).not.toBeNull();
     const token = printed![1]!;
+    // Hex, so it never begins with `-` and can follow `--token` in any tool.
+    expect(token).toMatch(/^[0-9a-f]{48}$/);
     expect(first.stderr().split(token)).toHaveLength(2);
     expect(first.stdout()).not.toContain(token);
 
@@ -164,6 +166,27 @@ describe('the admin token', () => {
     const again = await runCli(['list', '--url', `http://127.0.0.1:${second.adminPort}`, '--token', token]);
     expect(again).toMatchObject({ code: 0, stdout: 'no functions\n' });
     expect(await second.stop()).toBe(0);
+  });
+
+  it('is accepted as a separate argument when it begins with `-` (tokens saved by earlier versions could)', async () => {
+    const dir = tempDir();
+    const token = '-Zq3_leading-dash-token';
+    writeFileSync(join(dir, 'admin-token'), `${token}\n`, { mode: 0o600 });
+    const server = await serve(dir);
+    try {
+      expect(server.stderr()).not.toContain('generated an admin token');
+      const url = `http://127.0.0.1:${server.adminPort}`;
+      const listed = await runCli(['list', '--url', url, '--token', token]);
+      expect(listed, `micron list failed: ${listed.stderr}`).toMatchObject({ code: 0, stdout: 'no functions\n' });
+      const deployed = await runCli(['deploy', HELLO, '-n', '-dash', '--url', url, '--token', token]);
+      expect(deployed.code).toBe(1);
+      expect(deployed.stderr).toMatch(/^micron: invalid_name: /);
+      const wrong = await runCli(['list', '--url', url, '--token', '-not-the-token']);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(/^micron: unauthorized: /);
+    } finally {
+      await server.stop();
+    }
   });
 });
 
