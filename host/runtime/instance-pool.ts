@@ -32,6 +32,8 @@ export interface PooledInstance {
    * grown instance without asking the memory for its buffer.
    */
   readonly view: Uint8Array;
+  /** What its owner built from it once, kept with it across uses (see `PreparedComponent`). */
+  attached?: unknown;
 }
 
 interface Pristine {
@@ -64,13 +66,17 @@ export class InstancePool {
     readonly capacity = 64,
   ) {}
 
-  /** An instance in its initial state. */
-  acquire(): PooledInstance {
+  /** An idle instance, already reset to its initial state, or undefined when none is idle. */
+  takeIdle(): PooledInstance | undefined {
     const inst = this.idle.pop();
-    if (inst) {
-      this.reused++;
-      return inst;
-    }
+    if (inst) this.reused++;
+    return inst;
+  }
+
+  /** An instance in its initial state: an idle one, else a new one (which runs the module's instantiation). */
+  acquire(): PooledInstance {
+    const inst = this.takeIdle();
+    if (inst) return inst;
     this.created++;
     const { exports, memory } = this.create();
     const globals: WebAssembly.Global[] = [];

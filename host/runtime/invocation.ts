@@ -189,8 +189,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
     this.startedAt = t0;
     this.deadlineMs = deadlineMs;
     try {
-      // A start function is guest code too: it runs under the deadline.
-      this.live = watchdog.call(instantiate, this.prepared, undefined, deadlineMs);
+      // A start function is guest code too: a new instance is made under the deadline.
+      this.live = this.prepared.takeIdle() ?? watchdog.call(instantiate, this.prepared, undefined, deadlineMs);
       this.slots = this.live.slots;
     } catch (e) {
       const deadline = e instanceof DeadlineExceeded;

@@ -178,12 +178,20 @@ export class PreparedComponent {
     return this.instancePool ? 0 : this.dynamicSteps.filter((s) => s.kind === 'instantiate').length;
   }
 
-  /** An instance in its initial state, with its slots resolved. */
+  /**
+   * An idle reused instance, already reset to its initial state, or
+   * undefined when there is none (or instances are not reused here). Taking
+   * one runs no guest code, so unlike {@link instantiate} it needs no
+   * deadline.
+   */
+  takeIdle(): LiveInstance | undefined {
+    const p = this.instancePool?.takeIdle();
+    return p && this.pooledLive(p);
+  }
+
+  /** An instance in its initial state, with its slots resolved. Runs guest code (start functions) when it creates one. */
   instantiate(): LiveInstance {
-    if (this.instancePool) {
-      const p = this.instancePool.acquire();
-      return this.live(p.exports, p.slots, p.memory, undefined, p);
-    }
+    if (this.instancePool) return this.pooledLive(this.instancePool.acquire());
     const inst = this.instances.slice();
     let pooledMemory: WebAssembly.Memory | undefined;
     for (const step of this.dynamicSteps) {
@@ -216,6 +224,11 @@ export class PreparedComponent {
   release(live: LiveInstance): void {
     if (live.pooledInstance) this.instancePool!.release(live.pooledInstance);
     else if (live.pooledMemory) this.memoryPool!.release(live.pooledMemory);
+  }
+
+  /** The live view of a reused instance: built at its first use and kept with it. */
+  private pooledLive(p: PooledInstance): LiveInstance {
+    return (p.attached as LiveInstance | undefined) ?? (p.attached = this.live(p.exports, p.slots, p.memory, undefined, p));
   }
 
   private live(ex: Exports, slots: MemSlot[], memory: WebAssembly.Memory | undefined, pooledMemory: WebAssembly.Memory | undefined, pooledInstance: PooledInstance | undefined): LiveInstance {
