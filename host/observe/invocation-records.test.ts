@@ -46,6 +46,18 @@ describe('InvocationRecords', () => {
     expect(r.query('a', { limit: 100 }).records.map((x) => x.seq)).toEqual([6]);
   });
 
+  it('keeps the byte budget right when records leave by capacity around the ring', () => {
+    const r = new InvocationRecords({ capacity: 3, logBytes: 25 });
+    // 11-byte records and silent ones, many times around a 3-slot ring.
+    for (let i = 1; i <= 20; i++) r.add(rec('a', i, i % 2 === 0 ? ['0123456789'] : []));
+    expect(r.query('a', { limit: 100 }).records.map((x) => x.seq)).toEqual([18, 19, 20]);
+    // Two 11-byte records are kept (22 bytes); a third would go over 25 and pushes out the oldest one.
+    r.add(rec('a', 21, ['0123456789']));
+    expect(r.query('a', { limit: 100 }).records.map((x) => x.seq)).toEqual([19, 20, 21]);
+    r.add(rec('a', 22, ['0123456789']));
+    expect(r.query('a', { limit: 100 }).records.map((x) => x.seq)).toEqual([21, 22]);
+  });
+
   it('answers the newest `limit` without since, and the oldest after a cursor or a time with it', () => {
     const r = new InvocationRecords({ capacity: 50, logBytes: 1 << 20 });
     for (let i = 1; i <= 10; i++) r.add(rec('a', i));

@@ -36,6 +36,12 @@ export interface RecordQuery {
 /** The fixed-size ring of one function. */
 class RecordRing {
   private readonly slots: (InvocationRecord | undefined)[];
+  /**
+   * Each slot's guest output bytes, beside the records: dropping the oldest
+   * record then never reads it (it was last touched a whole ring ago, so
+   * reading it would be a cache miss on every request under load).
+   */
+  private readonly sizes: Float64Array;
   /** Index of the oldest record. */
   private head = 0;
   private count = 0;
@@ -46,24 +52,28 @@ class RecordRing {
 
   constructor(private readonly retention: RecordRetention) {
     this.slots = new Array<InvocationRecord | undefined>(retention.capacity);
+    this.sizes = new Float64Array(retention.capacity);
   }
 
   add(record: InvocationRecord): void {
     record.seq = ++this.seq;
-    const bytes = logSize(record);
+    const bytes = record.logs.length === 0 ? 0 : logSize(record);
     const cap = this.slots.length;
     if (this.count === cap) this.dropOldest();
     while (this.count > 0 && this.logBytes + bytes > this.retention.logBytes) this.dropOldest();
-    this.slots[(this.head + this.count) % cap] = record;
+    let at = this.head + this.count;
+    if (at >= cap) at -= cap;
+    this.slots[at] = record;
+    this.sizes[at] = bytes;
     this.count++;
     this.logBytes += bytes;
   }
 
   private dropOldest(): void {
-    const old = this.slots[this.head]!;
-    this.slots[this.head] = undefined;
-    this.logBytes -= logSize(old);
-    this.head = (this.head + 1) % this.slots.length;
+    const head = this.head;
+    this.slots[head] = undefined;
+    this.logBytes -= this.sizes[head]!;
+    this.head = head + 1 === this.slots.length ? 0 : head + 1;
     this.count--;
   }
 
