@@ -40,21 +40,34 @@ Environment:
 `;
 
 /** A user mistake: printed without a stack trace. */
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 /**
  * `--opt value` as `--opt=value` for every option that takes a value: node's
  * parseArgs refuses a separate value that begins with `-` as ambiguous, and a
- * token or a config value may well begin with one.
+ * token or a config value may well begin with one. A following argument that
+ * is itself one of the command's options is not taken as the value (the
+ * value is missing: a usage error).
  */
 export function joinOptionValues(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const optionName = (arg: string): string | undefined => {
+    if (/^--[^=]+$/.test(arg)) return arg.slice(2) in options ? arg.slice(2) : undefined;
+    if (/^-[a-zA-Z]$/.test(arg)) return Object.keys(options).find((k) => options[k]!.short === arg[1]);
+    return undefined;
+  };
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') return out.concat(argv.slice(i));
-    const name = /^--[^=]+$/.test(arg) ? arg.slice(2) : /^-[a-zA-Z]$/.test(arg) ? Object.keys(options).find((k) => options[k]!.short === arg[1]) : undefined;
-    if (name !== undefined && options[name]?.type === 'string' && i + 1 < argv.length) out.push(`--${name}=${argv[++i]!}`);
-    else out.push(arg);
+    const name = optionName(arg);
+    const next = argv[i + 1];
+    if (name === undefined || options[name]!.type !== 'string') {
+      out.push(arg);
+      continue;
+    }
+    if (next === undefined || next === '--' || optionName(next.replace(/^(--[^=]+)=.*$/s, '$1')) !== undefined) throw new UsageError(`option --${name} needs a value (--${name} VALUE, or --${name}=VALUE)`);
+    out.push(`--${name}=${next}`);
+    i++;
   }
   return out;
 }
