@@ -10,19 +10,16 @@
  * build tests are skipped with the reason printed, or fail in CI
  * (test/toolchains.ts).
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { componentWit, transpile } from '@bytecodealliance/jco';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MicronError } from '../host/errors.ts';
 import { ASSEMBLYSCRIPT_INSTALL_HINT, buildAssemblyScript } from '../sdk/build/assemblyscript.ts';
 import { buildProject, detectLanguage } from '../sdk/build/index.ts';
 import { readChunks } from './helpers.js';
-import { jcoServe } from './jco-serve.ts';
+import { expectJsonApiErrors, expectUpstreamRelayed, isComponent, sdkScratch, startUpstream } from './sdk-examples.ts';
 import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -31,12 +28,9 @@ const HELLO_BUDGET = 16 * 1024;
 
 const asc = await guestToolchain('assemblyscript', 'test/sdk-assemblyscript.test.ts');
 
-const scratch = mkdtempSync(path.join(tmpdir(), 'micron-sdk-as-'));
-const stops: Array<() => void> = [];
-afterAll(() => {
-  for (const stop of stops) stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
+const files = sdkScratch('micron-sdk-as-');
+const scratch = files.dir;
+const serve = files.serve;
 
 /** Copies an example's sources (not its built .wasm) to a fresh folder and builds it there. */
 async function buildExample(name: string): Promise<{ wasm: string; bytes: number }> {
@@ -62,19 +56,6 @@ async function buildFailure(name: string, source: string): Promise<MicronError> 
   return error as MicronError;
 }
 
-/** `jco serve` of `wasm`, stopped (with the server process it starts) after the file's tests. */
-async function serve(wasm: string, env: Record<string, string> = {}): Promise<string> {
-  const server = await jcoServe(wasm, env);
-  stops.push(server.stop);
-  return server.url;
-}
-
-
-/** The leading byte pattern of a component: magic, then version 0x0d and layer 1. */
-function isComponent(bytes: Uint8Array): boolean {
-  const header = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
-  return header.every((byte, i) => bytes[i] === byte);
-}
 
 /** The `import` lines of a component's WIT world. */
 async function witImports(component: Uint8Array): Promise<string[]> {
@@ -131,16 +112,7 @@ describe('AssemblyScript SDK build', () => {
       expect(created.status).toBe(201);
       expect(await created.json()).toEqual(JSON.parse(body));
 
-      const invalid = await fetch(`${base}/items`, { method: 'POST', body: '{"name":' });
-      expect(invalid.status).toBe(400);
-      expect(await invalid.json()).toEqual({ error: 'the body is not valid JSON' });
-
-      const missing = await fetch(`${base}/nope`);
-      expect(missing.status).toBe(404);
-      expect(await missing.json()).toEqual({ error: 'not found' });
-
-      const wrongMethod = await fetch(`${base}/items/1`, { method: 'DELETE' });
-      expect(wrongMethod.status).toBe(405);
+      await expectJsonApiErrors(base);
     },
     BUILD_TIMEOUT,
   );
@@ -173,24 +145,14 @@ describe('AssemblyScript SDK build', () => {
   it.skipIf(asc.skip)(
     'relays an upstream response through as-proxy with outbound fetch, and 502 with the error-code on failure',
     async () => {
-      const upstream = http.createServer((req, res) => {
-        res.writeHead(418, { 'content-type': 'application/x-test' });
-        res.end(`${req.method} ${req.url} `.padEnd(100_000, '.'));
-      });
-      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-      stops.push(() => upstream.close());
-      const { port } = upstream.address() as net.AddressInfo;
+      const port = await startUpstream(files);
 
       const { wasm } = await buildExample('as-proxy');
       const base = await serve(wasm);
       const target = `http://127.0.0.1:${port}/up?a=1`;
       const proxied = await fetch(`${base}/?url=${encodeURIComponent(target)}`);
-      expect(proxied.status).toBe(418);
-      expect(proxied.headers.get('content-type')).toBe('application/x-test');
       expect(proxied.headers.get('x-proxied-from')).toBe(target);
-      const text = await proxied.text();
-      expect(text.length).toBe(100_000);
-      expect(text.startsWith('GET /up?a=1 ')).toBe(true);
+      await expectUpstreamRelayed(proxied);
 
       const refused = await fetch(`${base}/?url=${encodeURIComponent('http://127.0.0.1:1/')}`);
       expect(refused.status).toBe(502);

@@ -9,14 +9,11 @@
  * the build tests are skipped with the reason printed, or fail in CI
  * (test/toolchains.ts).
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transpile } from '@bytecodealliance/jco';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WitRegistry } from '../host/abi/wit.ts';
 import { Compiler } from '../host/compile/compiler.ts';
 import { DEFAULT_LIMITS } from '../host/config.ts';
@@ -25,7 +22,7 @@ import { MicronError } from '../host/errors.ts';
 import { Invocation } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
 import { buildRust } from '../sdk/build/rust.ts';
-import { jcoServe } from './jco-serve.ts';
+import { expectJsonApiErrors, expectUpstreamRelayed, isComponent, sdkScratch, startUpstream } from './sdk-examples.ts';
 import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -33,12 +30,9 @@ const BUILD_TIMEOUT = 180_000;
 
 const rust = await guestToolchain('rust', 'test/sdk-rust.test.ts');
 
-const scratch = mkdtempSync(path.join(tmpdir(), 'micron-sdk-rust-'));
-const stops: Array<() => void> = [];
-afterAll(() => {
-  for (const stop of stops) stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
+const files = sdkScratch('micron-sdk-rust-');
+const scratch = files.dir;
+const serve = files.serve;
 
 /** Copies an example's sources (not its target/ or built .wasm) to a fresh folder and builds it. */
 async function buildExample(name: string): Promise<{ wasm: string; bytes: number }> {
@@ -50,19 +44,6 @@ async function buildExample(name: string): Promise<{ wasm: string; bytes: number
   return { wasm: output, bytes };
 }
 
-/** `jco serve` of `wasm`, stopped (with the server process it starts) after the file's tests. */
-async function serve(wasm: string, env: Record<string, string> = {}): Promise<string> {
-  const server = await jcoServe(wasm, env);
-  stops.push(server.stop);
-  return server.url;
-}
-
-
-/** The leading byte pattern of a component: magic, then version 0x0d and layer 1. */
-function isComponent(bytes: Uint8Array): boolean {
-  const header = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
-  return header.every((byte, i) => bytes[i] === byte);
-}
 
 describe('Rust SDK build', () => {
   checkToolchain(rust);
@@ -173,16 +154,7 @@ describe('Rust SDK build', () => {
       expect(created.status).toBe(201);
       expect(await created.text()).toBe(body);
 
-      const invalid = await fetch(`${base}/items`, { method: 'POST', body: '{"name":' });
-      expect(invalid.status).toBe(400);
-      expect(await invalid.json()).toEqual({ error: 'the body is not valid JSON' });
-
-      const missing = await fetch(`${base}/nope`);
-      expect(missing.status).toBe(404);
-      expect(await missing.json()).toEqual({ error: 'not found' });
-
-      const wrongMethod = await fetch(`${base}/items/1`, { method: 'DELETE' });
-      expect(wrongMethod.status).toBe(405);
+      await expectJsonApiErrors(base);
     },
     BUILD_TIMEOUT,
   );
@@ -190,23 +162,13 @@ describe('Rust SDK build', () => {
   it.skipIf(rust.skip)(
     'streams an upstream response through rust-proxy with outbound fetch',
     async () => {
-      const upstream = http.createServer((req, res) => {
-        res.writeHead(418, { 'content-type': 'application/x-test' });
-        res.end(`${req.method} ${req.url} `.padEnd(100_000, '.'));
-      });
-      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-      stops.push(() => upstream.close());
-      const { port } = upstream.address() as net.AddressInfo;
+      const port = await startUpstream(files);
 
       const { wasm } = await buildExample('rust-proxy');
       const base = await serve(wasm);
       const target = encodeURIComponent(`http://127.0.0.1:${port}/up?a=1`);
       const proxied = await fetch(`${base}/?url=${target}`);
-      expect(proxied.status).toBe(418);
-      expect(proxied.headers.get('content-type')).toBe('application/x-test');
-      const text = await proxied.text();
-      expect(text.length).toBe(100_000);
-      expect(text.startsWith('GET /up?a=1 ')).toBe(true);
+      await expectUpstreamRelayed(proxied);
 
       const refused = await fetch(`${base}/?url=${encodeURIComponent('http://127.0.0.1:1/')}`);
       expect(refused.status).toBe(502);

@@ -6,6 +6,7 @@
  * limit fail (return -1) inside the guest, exactly as if the module had
  * declared it.
  */
+import { ByteReader, leb, readSections, SectionId, writeSections } from '../wasi/preview1/core-module.js';
 
 /** The module needs more memory at start than the limit allows. */
 export class MemoryLimitError extends Error {
@@ -26,73 +27,27 @@ export class MemoryLimitError extends Error {
  * size is already over the limit.
  */
 export function capMemory(module: Uint8Array, maxPages: number): Uint8Array {
-  let pos = 8;
-  const u32 = (): number => {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = module[pos++];
-      if (b === undefined) throw new Error('truncated module');
-      result |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result >>> 0;
-      shift += 7;
-      if (shift > 35) throw new Error('bad LEB128');
-    }
-  };
-  while (pos < module.length) {
-    const sectionStart = pos;
-    const id = module[pos++]!;
-    const size = u32();
-    const start = pos;
-    const end = start + size;
-    if (id !== 5) {
-      pos = end;
-      continue;
-    }
-    const count = u32();
-    const limits: { flags: number; initial: number; maximum: number | undefined }[] = [];
-    let changed = false;
-    for (let i = 0; i < count; i++) {
-      const flags = u32();
-      const initial = u32();
-      const maximum = flags & 1 ? u32() : undefined;
-      // Shared (bit 1) and 64-bit (bit 2) memories keep their limits.
-      if ((flags & ~1) === 0) {
-        if (initial > maxPages) throw new MemoryLimitError(initial, maxPages);
-        if (maximum === undefined || maximum > maxPages) {
-          limits.push({ flags: 1, initial, maximum: maxPages });
-          changed = true;
-          continue;
-        }
-      }
-      limits.push({ flags, initial, maximum });
-    }
-    if (pos !== end) throw new Error('malformed memory section');
-    if (!changed) return module;
-    const body: number[] = [];
-    leb(body, count);
-    for (const l of limits) {
-      leb(body, l.flags);
-      leb(body, l.initial);
-      if (l.maximum !== undefined) leb(body, l.maximum);
-    }
-    const head: number[] = [5];
-    leb(head, body.length);
-    const out = new Uint8Array(sectionStart + head.length + body.length + (module.length - end));
-    out.set(module.subarray(0, sectionStart), 0);
-    out.set(head, sectionStart);
-    out.set(body, sectionStart + head.length);
-    out.set(module.subarray(end), sectionStart + head.length + body.length);
-    return out;
+  const sections = readSections(module);
+  const at = sections.findIndex((s) => s.id === SectionId.memory);
+  if (at === -1) return module;
+  const r = new ByteReader(sections[at]!.payload);
+  const count = r.u32();
+  const body: number[] = leb(count);
+  let changed = false;
+  for (let i = 0; i < count; i++) {
+    const flags = r.u32();
+    const initial = r.u32();
+    const maximum = flags & 1 ? r.u32() : undefined;
+    // Shared (bit 1) and 64-bit (bit 2) memories keep their limits.
+    if ((flags & ~1) === 0 && initial > maxPages) throw new MemoryLimitError(initial, maxPages);
+    const lower = (flags & ~1) === 0 && (maximum === undefined || maximum > maxPages);
+    changed ||= lower;
+    body.push(...leb(lower ? 1 : flags), ...leb(initial));
+    if (lower) body.push(...leb(maxPages));
+    else if (maximum !== undefined) body.push(...leb(maximum));
   }
-  return module;
-}
-
-function leb(out: number[], v: number): void {
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
+  if (!r.done) throw new RangeError('wasm: malformed memory section');
+  if (!changed) return module;
+  sections[at] = { id: SectionId.memory, payload: new Uint8Array(body) };
+  return writeSections(sections);
 }

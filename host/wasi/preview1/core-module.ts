@@ -2,8 +2,8 @@
  * Just enough of the core WebAssembly binary format to prepare a command
  * module for snapshots (list sections, read the export and global sections,
  * decode one tiny function body, append exports, empty the data section) and
- * for the deploy-time checks of host/compile (import kinds, custom section
- * names). Everything else is copied byte for byte.
+ * for the deploy-time work of host/compile (import kinds, custom section
+ * names, memory limits). Everything else is copied byte for byte.
  */
 
 /** One top-level section: its id and its payload (a view into the module). */
@@ -13,7 +13,7 @@ export interface Section {
 }
 
 /** Section ids used here. */
-export const SectionId = { import: 2, global: 6, export: 7, code: 10, data: 11, dataCount: 12 } as const;
+export const SectionId = { import: 2, memory: 5, global: 6, export: 7, code: 10, data: 11, dataCount: 12 } as const;
 
 /** Export kinds. */
 export const ExternKind = { func: 0, table: 1, memory: 2, global: 3 } as const;
