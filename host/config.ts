@@ -84,6 +84,9 @@ export type EffectiveLimits = Pick<HostLimits, (typeof FUNCTION_LIMIT_KEYS)[numb
 /** Most 64 KiB pages a 32-bit linear memory can have. */
 const MAX_PAGES = 65536;
 
+/** Longest time limit, ms: node's timers hold at most 2^31 − 1 ms (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Checks one limit value; `path` names the field in the error. */
 function checkLimit(key: string, v: unknown, path: string): number {
   const zeroOk = key === 'maxQueued';
@@ -91,6 +94,9 @@ function checkLimit(key: string, v: unknown, path: string): number {
     throw new MicronError('invalid_config', `${path} must be a ${zeroOk ? 'non-negative' : 'positive'} integer`);
   }
   if (key === 'memoryPages' && v > MAX_PAGES) throw new MicronError('invalid_config', `${path} must be at most ${MAX_PAGES} (4 GiB)`);
+  if ((key === 'deadlineMs' || key === 'queueTimeoutMs') && v > MAX_TIMER_MS) {
+    throw new MicronError('invalid_config', `${path} must be at most ${MAX_TIMER_MS} ms (about 24.8 days)`);
+  }
   return v;
 }
 

@@ -157,13 +157,37 @@ describe('bad input', () => {
     const bytes = await buildWatComponent(HANDLER_WAT('(import "test:bad/frob@0.1.0" "frob" (func))'), { witPath: witDir, world: 'unknown-import' });
     const e = await errorOf(await deploy('x', bytes));
     expect(e).toMatchObject({ status: 422, code: 'unsupported_imports' });
-    expect(e.message).toContain('test:bad/frob@0.1.0');
+    // Named once, with the functions it lacks.
+    expect(e.message).toBe('the component imports what Micron does not provide: test:bad/frob@0.1.0 (frob)');
   });
 
   it('rejects a component with no HTTP handler export', async () => {
     const wat = `(module (memory (export "memory") 1) (func (export "test:bad/frob@0.1.0#frob")) (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 0))`;
     const bytes = await buildWatComponent(wat, { witPath: witDir, world: 'no-handler' });
     expect(await errorOf(await deploy('x', bytes))).toMatchObject({ status: 422, code: 'unsupported_exports' });
+  });
+
+  it('answers an upload cut off mid-body with 400 bad_request, keeps what is stored, and logs no host error', async () => {
+    const lines: string[] = [];
+    const { host: h, cleanup: done } = await tempHost({ log: (l) => lines.push(l) });
+    try {
+      expect((await h.adminFetch(admin('/v1/functions/keep', { method: 'PUT', body: fixture('hello'), headers: { 'content-type': 'application/wasm' } }))).status).toBe(201);
+      let sent = false;
+      const cut = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent) return controller.error(new TypeError('terminated'));
+          sent = true;
+          controller.enqueue(fixture('hello').subarray(0, 100));
+        },
+      });
+      const res = await h.adminFetch(admin('/v1/functions/keep', { method: 'PUT', body: cut, headers: { 'content-type': 'application/wasm' }, duplex: 'half' } as RequestInit));
+      expect(await errorOf(res)).toMatchObject({ status: 400, code: 'bad_request', message: expect.stringContaining('cut off') });
+      expect(((await (await h.adminFetch(admin('/v1/functions/keep'))).json()) as { version: string }).version).toBe('v1');
+      expect((await h.fetch(new Request('http://localhost/keep/'))).status).toBe(200);
+      expect(lines.filter((l) => (JSON.parse(l) as { level: string }).level === 'error')).toEqual([]);
+    } finally {
+      await done();
+    }
   });
 
   it('rejects an upload over the size limit with 413', async () => {

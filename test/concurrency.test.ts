@@ -120,6 +120,9 @@ describe('limits in the function configuration', () => {
     [{ maxInFlight: 0 }, 'limits.maxInFlight'],
     [{ memoryPages: 70000 }, 'limits.memoryPages'],
     [{ deadlineMs: 1.5 }, 'limits.deadlineMs'],
+    // Past what node's timers can hold (2^31 − 1 ms), a timer would fire at once.
+    [{ deadlineMs: 2 ** 31 }, 'limits.deadlineMs'],
+    [{ queueTimeoutMs: 1e300 }, 'limits.queueTimeoutMs'],
     [{ maxQueued: -1 }, 'limits.maxQueued'],
     [[], 'limits'],
   ])('reject the bad value %j naming %s', async (limits, field) => {

@@ -108,6 +108,8 @@ export function planComponent(
   };
 
   const hostFuncs: HostCoreFunc[] = [];
+  /** Imported interface → the functions of it that the host lacks (or the whole interface). */
+  const missingFuncs = new Map<string, string[]>();
   const coreFuncs: CoreRef[] = c.coreFuncs.map((d, i): CoreRef => {
     switch (d.kind) {
       case 'alias':
@@ -124,7 +126,9 @@ export function planComponent(
         const type = iface?.funcs.get(f.name);
         const impl = parsed ? host.get(parsed.name)?.[f.name] : undefined;
         if (!parsed || !type || !impl) {
-          unsupported.push(`${inst}#${f.name}`);
+          const names = missingFuncs.get(inst) ?? [];
+          if (!names.includes(f.name)) names.push(f.name);
+          missingFuncs.set(inst, names);
           return { kind: 'host', index: -1 };
         }
         hostFuncs.push({ kind: 'lower', iface: parsed.name, func: f.name, type, impl, slot: slotFor(d.opts) });
@@ -156,8 +160,10 @@ export function planComponent(
     const parsed = parseInterfaceName(imp.name);
     if (!parsed || !host.has(parsed.name)) unsupported.push(imp.name);
   }
-  if (unsupported.length) {
-    const list = [...new Set(unsupported)];
+  if (unsupported.length || missingFuncs.size) {
+    // An interface with missing functions is named once, with them: `wasi:foo/bar@0.2.0 (f, g)`.
+    const list = [...new Set(unsupported)].filter((u) => !missingFuncs.has(u));
+    for (const [iface, names] of missingFuncs) list.push(`${iface} (${names.join(', ')})`);
     throw new MicronError('unsupported_imports', `the component imports what Micron does not provide: ${list.join(', ')}`);
   }
 

@@ -56,7 +56,13 @@ async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
     throw new MicronError('payload_too_large', `the upload is ${declared} bytes; the limit is ${limit}`);
   }
   if (!req.body) return new Uint8Array(0);
-  return readWhole(req.body, limit, () => new MicronError('payload_too_large', `the upload is larger than the limit of ${limit} bytes`));
+  try {
+    return await readWhole(req.body, limit, () => new MicronError('payload_too_large', `the upload is larger than the limit of ${limit} bytes`));
+  } catch (e) {
+    if (e instanceof MicronError) throw e;
+    // The client went away (or its body stream failed) mid-upload: its mistake, not a host error.
+    throw new MicronError('bad_request', 'the upload was cut off before its end (the connection closed or the body failed)', { cause: e });
+  }
 }
 
 async function readDeploy(req: Request, limit: number): Promise<{ bytes: Uint8Array; config: FunctionConfig }> {
