@@ -2,14 +2,16 @@
  * The public listener: function traffic. A request reaches function `name`
  * either by path (`/<name>/<rest>`) or by host (`<name>.<domain>/<rest>`).
  *
- * What the guest sees (documented in README.md, tested in test/routing.test.ts):
+ * What the guest sees (documented in README.md, tested in test/runtime.test.ts and
+ * test/wire.test.ts):
  * - method: the request method;
  * - path-with-query: `/<rest>` plus the query string; with path routing the
  *   `/<name>` prefix is removed (`/hello` and `/hello/` both become `/`);
  * - scheme: `http`; authority: the Host header;
- * - headers: every request header except hop-by-hop ones (`connection`,
- *   `keep-alive`, `transfer-encoding`, `upgrade`, `te`, `trailer`,
- *   `proxy-connection`, `http2-settings`);
+ * - headers: every request header, its value's bytes as sent, except
+ *   hop-by-hop ones (`connection`, `keep-alive`, `transfer-encoding`,
+ *   `upgrade`, `te`, `trailer`, `proxy-connection`, `http2-settings`, and
+ *   any that the `connection` header names);
  * - body: streamed, up to the request body limit.
  *
  * Admission (policy at one seam): a request with too many or too large
@@ -28,7 +30,7 @@ import { hostName, type ResolvedFunction } from '../registry/registry.js';
 import { Limiter, type Permit, type Refusal } from '../runtime/limiter.js';
 import { newRequestId, REQUEST_ID_HEADER, type Runtime } from '../runtime/runtime.js';
 import type { ErrorCode } from '../errors.js';
-import { errorResponse, onError } from './errors.js';
+import { onError } from './errors.js';
 import { invokeDenied } from './invoke-auth.js';
 
 /** Dependencies of the public app. */
@@ -112,9 +114,9 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     // Under `parent.route('/fn', host.app)` the route path is `/fn/*`: strip that prefix.
     const mount = c.req.routePath.endsWith('*') ? c.req.routePath.slice(0, -1).replace(/\/$/, '') : '';
     const target = deps.registry.matchRoute(host, url.target, mount) ?? route(url.target, host, deps.domain, mount);
-    if (!target) return errorResponse('function_not_found', 'no function in the request path; call /<name>/…', 404);
+    if (!target) return refuse('function_not_found', 'no function in the request path; call /<name>/…', 404);
     const resolved = deps.registry.resolve(target.name);
-    if (!resolved) return errorResponse('function_not_found', `no function named ${JSON.stringify(target.name)}`, 404);
+    if (!resolved) return refuse('function_not_found', `no function named ${JSON.stringify(target.name)}`, 404);
     const tooLarge = headersTooLarge(incoming ? incoming.rawHeaders : req.headers, deps.limits);
     if (tooLarge) {
       deps.runtime.recordRejection(target.name, 'header_too_large');

@@ -26,13 +26,13 @@ export const responseBodySize = (limit: number): ErrorCode => ({ tag: 'HTTP-resp
 export const connectionTimeout = (): ErrorCode => ({ tag: 'connection-timeout' });
 
 /**
- * Maps a failure of the host's fetch to the closest error-code. Node's fetch
- * reports network failures as `TypeError('fetch failed')` with a `cause`
- * carrying an errno-style `code`.
+ * Maps a failure of the host's outbound client (host/wasi/http/client.ts) to
+ * the closest error-code: node's network errors carry an errno-style `code`,
+ * the client's own failures a {@link ClientErrorCode}.
  */
 export function fromFetchError(e: unknown): ErrorCode {
   const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
-  const code = cause?.code ?? (e as { code?: string })?.code;
+  const code = (e as { code?: string })?.code ?? cause?.code;
   switch (code) {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
@@ -40,12 +40,18 @@ export function fromFetchError(e: unknown): ErrorCode {
     case 'ECONNREFUSED':
       return { tag: 'connection-refused' };
     case 'ECONNRESET':
+    case 'EPIPE':
+    case 'RESPONSE_INCOMPLETE':
       return { tag: 'connection-terminated' };
     case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'CONNECT_TIMEOUT':
       return { tag: 'connection-timeout' };
-    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'FIRST_BYTE_TIMEOUT':
+      return { tag: 'HTTP-response-timeout' };
+    case 'BETWEEN_BYTES_TIMEOUT':
       return { tag: 'connection-read-timeout' };
+    case 'CONTENT_LENGTH_MISMATCH':
+      return { tag: 'HTTP-request-body-size', val: undefined };
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return { tag: 'destination-unavailable' };

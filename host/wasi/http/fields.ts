@@ -72,6 +72,30 @@ export function latin1String(b: Uint8Array): string {
   return String.fromCharCode.apply(null, b as unknown as number[]);
 }
 
+/** The bytes of a header string (one char per byte, as node and web `Headers` hold them): the inverse of {@link latin1String}. */
+export function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/**
+ * The header names to leave out of a message passed on: `base` (the
+ * hop-by-hop headers) plus every name its `connection` headers list
+ * (RFC 9110 §7.6.1). Returns `base` itself when there is none.
+ */
+export function hopByHop(entries: Iterable<readonly [string, string]>, base: ReadonlySet<string>): ReadonlySet<string> {
+  let out: Set<string> | undefined;
+  for (const [n, v] of entries) {
+    if (n.length !== 10 || n.toLowerCase() !== 'connection') continue;
+    for (const token of v.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name) (out ??= new Set(base)).add(name);
+    }
+  }
+  return out ?? base;
+}
+
 /**
  * A header or trailer set. Names are stored lower-cased (HTTP field names are
  * case-insensitive); values are bytes, as WIT's `field-value` is.
@@ -88,15 +112,18 @@ export class Fields {
     private readonly limits: FieldLimits | undefined,
   ) {}
 
-  /** Builds an immutable set from trusted host data (incoming headers). */
-  static fromHeaders(entries: Iterable<[string, string]>, skip?: ReadonlySet<string>): Fields {
+  /**
+   * Builds an immutable set from trusted host data (incoming headers, as
+   * node or web `Headers` give them: one char per byte), leaving out the
+   * names in `skip`. The guest gets each value's bytes as they were sent.
+   */
+  static fromHeaders(entries: Iterable<readonly [string, string]>, skip?: ReadonlySet<string>): Fields {
     const f = new Fields(true, undefined);
-    const enc = new TextEncoder();
     for (const [n, v] of entries) {
       const name = n.toLowerCase();
       if (skip?.has(name)) continue;
       f.names.push(name);
-      f.values.push(enc.encode(v));
+      f.values.push(latin1Bytes(v));
     }
     return f;
   }

@@ -7,8 +7,9 @@
 import type { GuestContext } from '../context.js';
 import { InputStream } from '../io/streams.js';
 import { pumpInto } from './body.js';
+import { type OutboundResponse, send as sendRequest } from './client.js';
 import { type ErrorCode, fromFetchError, requestDenied, requestUriInvalid } from './error-code.js';
-import { FORBIDDEN_HEADERS, Fields } from './fields.js';
+import { FORBIDDEN_HEADERS, Fields, hopByHop } from './fields.js';
 import {
   FutureIncomingResponse,
   IncomingBody,
@@ -60,9 +61,8 @@ function nsToMs(ns: bigint | undefined): number | undefined {
 }
 
 async function send(cx: GuestContext, req: OutgoingRequest, url: URL, options: RequestOptions | undefined): Promise<Res<IncomingResponse, ErrorCode>> {
-  const headers = new Headers(req.headers.toHeaderPairs());
   const method = methodToString(req.method);
-  let body: BodyInit | undefined;
+  let body: Uint8Array | undefined;
   const buf = req.body?.buffer;
   if (buf) {
     if (!buf.finished && !buf.failure) {
@@ -71,21 +71,26 @@ async function send(cx: GuestContext, req: OutgoingRequest, url: URL, options: R
     }
     if (buf.failure) return { tag: 'err', val: { tag: 'HTTP-request-error' } };
     const bytes = buf.takeBuffered();
-    if (bytes.length > 0 || (method !== 'GET' && method !== 'HEAD')) body = bytes as Uint8Array<ArrayBuffer>;
+    if (bytes.length > 0 || (method !== 'GET' && method !== 'HEAD')) body = bytes;
   }
-  const timeoutMs = nsToMs(options?.firstByteTimeout) ?? nsToMs(options?.connectTimeout);
-  const signal = timeoutMs ? AbortSignal.any([cx.signal, AbortSignal.timeout(timeoutMs)]) : cx.signal;
-  let res: Response;
+  let res: OutboundResponse;
   try {
-    res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), redirect: 'manual', signal });
+    res = await sendRequest({
+      method,
+      url,
+      headers: req.headers.toHeaderPairs(),
+      body,
+      signal: cx.signal,
+      connectTimeoutMs: nsToMs(options?.connectTimeout),
+      firstByteTimeoutMs: nsToMs(options?.firstByteTimeout),
+      betweenBytesTimeoutMs: nsToMs(options?.betweenBytesTimeout),
+    });
   } catch (e) {
     return { tag: 'err', val: fromFetchError(e) };
   }
   const stream = new InputStream();
-  const limit = cx.policy.maxOutboundResponseBytes;
-  if (res.body) pumpInto(res.body, stream, limit);
-  else stream.end();
-  const fields = Fields.fromHeaders(res.headers as unknown as Iterable<[string, string]>, FORBIDDEN_HEADERS);
+  pumpInto(res.body, stream, cx.policy.maxOutboundResponseBytes);
+  const fields = Fields.fromHeaders(res.headers, hopByHop(res.headers, FORBIDDEN_HEADERS));
   return { tag: 'ok', val: new IncomingResponse(res.status, fields, new IncomingBody(stream)) };
 }
 

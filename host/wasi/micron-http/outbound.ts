@@ -9,7 +9,7 @@
  * over the function's outbound limit is an error, not a truncation.
  *
  * The guest never blocks the host. `start` copies the request out of guest
- * memory, begins a real `fetch` and returns a ticket at once; the guest then
+ * memory, begins the real request and returns a ticket at once; the guest then
  * pauses (returns from the host's call into it). The command runner awaits
  * {@link Outbound.whenSettled} under the invocation's deadline and resumes
  * the guest, which reads its result with `state`, `result-len` and
@@ -23,7 +23,8 @@
 import type { GuestPolicy } from '../context.ts';
 import type { GuestMemory } from '../preview1/guest-memory.ts';
 import { isAllowed } from '../http/outgoing-handler.ts';
-import { FORBIDDEN_HEADERS } from '../http/fields.ts';
+import { send as sendRequest } from '../http/client.ts';
+import { FORBIDDEN_HEADERS, hopByHop } from '../http/fields.ts';
 import { readWhole } from '../http/body.ts';
 import { denied, fromFetchError, OutboundFailure, requestTooLarge, responseTooLarge, timedOut, unavailable } from './error.ts';
 import { encodeResponse, parseRequest, type WireRequest } from './wire.ts';
@@ -57,10 +58,14 @@ export interface OutboundRun {
  */
 export const MAX_TICKETS = 64;
 
-/** Response headers never handed to the guest: hop-by-hop ones, and framing the host redoes. */
-const DROPPED_RESPONSE_HEADERS = new Set([...FORBIDDEN_HEADERS, 'content-length', 'content-encoding', 'set-cookie']);
-/** Request headers never sent: hop-by-hop and host-controlled ones, and `expect`, which fetch refuses. */
-const DROPPED_REQUEST_HEADERS = new Set([...FORBIDDEN_HEADERS, 'expect']);
+/**
+ * Response headers never handed to the guest: hop-by-hop ones, and the
+ * length, which the wire form redoes. The body is passed on as sent
+ * (`content-encoding` stays with it).
+ */
+const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set([...FORBIDDEN_HEADERS, 'content-length']);
+/** Request headers never sent: hop-by-hop and host-controlled ones, and `expect` (the whole body is sent at once). */
+const DROPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([...FORBIDDEN_HEADERS, 'expect']);
 
 /** A policy that denies everything (the default when a caller passes none). */
 export const DENY_ALL: OutboundPolicy = Object.freeze({ allowedHosts: [], maxResponseBytes: 0, maxOutboundResponseBytes: 0 });
@@ -187,16 +192,17 @@ export class Outbound {
 }
 
 /**
- * Makes the request with fetch and reads the whole response (bounded).
- * Resolves with the response's bytes, an {@link OutboundFailure}, or
- * undefined when the run ended first (`signal` aborted).
+ * Makes the request with the host's outbound client and reads the whole
+ * response (bounded). Resolves with the response's bytes, an
+ * {@link OutboundFailure}, or undefined when the run ended first (`signal`
+ * aborted).
  */
 async function send(request: WireRequest, policy: OutboundPolicy, signal: AbortSignal, timeoutMs: number): Promise<Uint8Array | OutboundFailure | undefined> {
   const { method, url } = request;
   const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
   const abort = timeout ? AbortSignal.any([signal, timeout]) : signal;
-  const headers = new Headers();
-  for (const [name, value] of request.headers) if (!DROPPED_REQUEST_HEADERS.has(name)) headers.append(name, value);
+  const dropped = hopByHop(request.headers, DROPPED_REQUEST_HEADERS);
+  const headers = request.headers.filter(([name]) => !dropped.has(name.toLowerCase()));
   const failure = (error: unknown): OutboundFailure | undefined => {
     if (signal.aborted) return undefined;
     if (timeout?.aborted) return timedOut(url, timeoutMs);
@@ -204,23 +210,16 @@ async function send(request: WireRequest, policy: OutboundPolicy, signal: AbortS
   };
   try {
     const hasBody = request.body.length > 0 || (method !== 'GET' && method !== 'HEAD');
-    const res = await fetch(url, {
-      method,
-      headers,
-      ...(hasBody ? { body: request.body as Uint8Array<ArrayBuffer> } : {}),
-      redirect: 'manual',
-      signal: abort,
-    });
-    const declared = Number(res.headers.get('content-length') ?? NaN);
+    const res = await sendRequest({ method, url, headers, body: hasBody ? request.body : undefined, signal: abort });
+    const declared = Number(res.headers.find(([name]) => name === 'content-length')?.[1] ?? NaN);
     const limit = policy.maxOutboundResponseBytes;
-    if (declared > limit && !res.headers.has('content-encoding')) {
-      await res.body?.cancel().catch(() => undefined);
+    if (declared > limit) {
+      await res.body.cancel().catch(() => undefined);
       return responseTooLarge(url, limit);
     }
-    const body = res.body ? await readWhole(res.body, limit, () => responseTooLarge(url, limit)) : EMPTY;
-    const kept: [string, string][] = [];
-    for (const [name, value] of res.headers) if (!DROPPED_RESPONSE_HEADERS.has(name)) kept.push([name, value]);
-    for (const cookie of res.headers.getSetCookie()) kept.push(['set-cookie', cookie]);
+    const body = await readWhole(res.body, limit, () => responseTooLarge(url, limit));
+    const skip = hopByHop(res.headers, DROPPED_RESPONSE_HEADERS);
+    const kept = res.headers.filter(([name]) => !skip.has(name));
     // A HEAD response describes the body it did not send.
     const length = method === 'HEAD' && Number.isInteger(declared) ? declared : body.length;
     return encodeResponse(res.status, res.statusText, kept, body, length);
