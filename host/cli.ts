@@ -7,8 +7,10 @@ import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { HostLimits } from './config.js';
 import { MicronError } from './errors.js';
 import { createHost } from './host.js';
+import { API_HEADER } from './server/admin.js';
 import type { InvocationRecord } from './observe/invocation-record.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,9 +18,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HELP = `micron — a WebAssembly component host
 
 Usage:
-  micron serve [--port 8080] [--admin-port 8081] [--host 0.0.0.0] [--data-dir DIR] [--no-examples]
-  micron deploy <file.wasm> --name <name> [--config JSON] [--url URL] [--token TOKEN]
-  micron list [--url URL] [--token TOKEN]
+  micron serve [--port 8080] [--admin-port 8081] [--host 0.0.0.0] [--data-dir DIR] [--limits JSON] [--no-examples]
+  micron deploy <file.wasm> [--name <name>] [--config JSON] [--url URL] [--token TOKEN]
+  micron list [--json] [--url URL] [--token TOKEN]
   micron rm <name> [--url URL] [--token TOKEN]
   micron versions <name> [--json]
   micron promote <name> <version>
@@ -27,6 +29,8 @@ Usage:
   micron build [dir] [--out FILE]
   micron new <assemblyscript|rust|go> <dir>
 
+\`micron <command> --help\` describes one command.
+
 Options for deploy, list, rm, versions, promote, rollback and logs:
   --url     admin API address (default http://127.0.0.1:8081, or MICRON_ADMIN_URL)
   --token   admin token (default MICRON_ADMIN_TOKEN, else <data-dir>/admin-token)
@@ -34,10 +38,99 @@ Options for deploy, list, rm, versions, promote, rollback and logs:
 Environment:
   MICRON_DATA_DIR     data directory (default ./.micron)
   MICRON_ADMIN_TOKEN  admin token (else generated at first start and saved in the data dir)
+  MICRON_LIMITS       host limits as JSON, as serve's --limits
   MICRON_LOG_LEVEL    debug | info | warn | error (default info)
   MICRON_RUSTC        the rustc \`micron build\` uses for Rust (default: Debian's /usr/bin/rustc, then PATH)
   MICRON_GO           the go \`micron build\` uses for Go (default: /usr/lib/go-1.23/bin/go, then PATH)
 `;
+
+const CLIENT_HELP = `
+  --url URL      admin API address (default http://127.0.0.1:8081, or MICRON_ADMIN_URL)
+  --token TOKEN  admin token (default MICRON_ADMIN_TOKEN, else <data-dir>/admin-token)
+`;
+
+/** `micron <command> --help`. */
+const COMMAND_HELP: Record<string, string> = {
+  serve: `Usage: micron serve [options]
+
+Runs the host: function traffic on the public listener (/<name>/… and
+<name>.<domain>), the admin API and dashboard on the admin listener. The
+examples in components/ are deployed at first start unless --no-examples.
+
+Options:
+  --port N          public port (default 8080; 0 picks a free one)
+  --host ADDR       public address (default 0.0.0.0)
+  --admin-port N    admin port (default 8081)
+  --admin-host ADDR admin address (default 127.0.0.1)
+  --data-dir DIR    data directory (default MICRON_DATA_DIR, else ./.micron)
+  --domain NAME     host-routing domain: <name>.NAME serves function <name> (default localhost)
+  --limits JSON     host limits over their defaults (default MICRON_LIMITS), e.g.
+                    '{"uploadBytes": 67108864, "deadlineMs": 10000}'; the names are in README.md
+  --no-examples     do not deploy the examples
+`,
+  deploy: `Usage: micron deploy <file.wasm> [--name <name>] [--config JSON]
+
+Uploads a component and makes it the function's latest version.
+
+Options:
+  --name, -n NAME  function name (default: the file's name without .wasm)
+  --config JSON    the version's configuration (env, allowedHosts, limits, routes, invokeAuth)
+${CLIENT_HELP}`,
+  list: `Usage: micron list [--json]
+
+Lists the functions with their latest version.
+
+Options:
+  --json         the list as JSON
+${CLIENT_HELP}`,
+  rm: `Usage: micron rm <name>
+
+Removes a function and all its versions.
+
+Options:
+${CLIENT_HELP}`,
+  versions: `Usage: micron versions <name> [--json]
+
+Lists a function's versions and the aliases that point at them.
+
+Options:
+  --json         the list as JSON
+${CLIENT_HELP}`,
+  promote: `Usage: micron promote <name> <version>
+
+Makes <version> the function's latest.
+
+Options:
+${CLIENT_HELP}`,
+  rollback: `Usage: micron rollback <name> [version]
+
+Makes the previous version (or <version>) the function's latest again.
+
+Options:
+${CLIENT_HELP}`,
+  logs: `Usage: micron logs <name> [--follow] [--since CURSOR|TIME] [--limit N] [--json]
+
+Prints the function's recent invocation records with their guest output.
+
+Options:
+  --follow, -f   keep printing new records as they come
+  --since X      records after a cursor or an ISO time
+  --limit N      at most N records
+  --json         one JSON record per line
+${CLIENT_HELP}`,
+  build: `Usage: micron build [dir] [--out FILE]
+
+Builds the function in dir (default .) into a component: AssemblyScript,
+Rust or Go, found from the project's files.
+
+Options:
+  --out, -o FILE  where to write the .wasm
+`,
+  new: `Usage: micron new <assemblyscript|rust|go> <dir>
+
+Creates a function project from the language's template.
+`,
+};
 
 /** A user mistake: printed without a stack trace. */
 export class UsageError extends Error {}
@@ -72,13 +165,55 @@ export function joinOptionValues(argv: readonly string[], options: NonNullable<P
   return out;
 }
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+/**
+ * Parses `argv` of `command`: its options (plus --help) and at most
+ * `maxPositionals` arguments. Mistakes are usage errors that point at the
+ * command's help.
+ */
+function parse(
+  command: string,
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  maxPositionals: number,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  const seeHelp = `see micron ${command} --help`;
+  let parsed;
   try {
-    const { values, positionals } = parseArgs({ args: joinOptionValues(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    parsed = parseArgs({ args: joinOptionValues(argv, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]}\n\n${HELP}`);
+    const err = e as Error & { code?: string };
+    const option = /'(-[^']*)'/.exec(err.message)?.[1];
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) throw new UsageError(`unknown option ${option} for micron ${command}; ${seeHelp}`);
+    if (err instanceof UsageError) throw new UsageError(`${err.message}; ${seeHelp}`);
+    throw new UsageError(`${err.message.split('\n')[0]!.replace(/\.$/, '')}; ${seeHelp}`);
   }
+  const { values, positionals } = parsed;
+  if (!values.help && positionals.length > maxPositionals) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[maxPositionals])} for micron ${command}; ${seeHelp}`);
+  }
+  return { values: values as Record<string, string | boolean | undefined>, positionals };
+}
+
+/** Prints the command's help when asked for: true if it did. */
+function helped(command: string, values: Record<string, string | boolean | undefined>): boolean {
+  if (values.help) process.stdout.write(COMMAND_HELP[command] ?? HELP);
+  return values.help === true;
+}
+
+/** The options of every command that talks to a running host. */
+const CLIENT_OPTIONS = { url: { type: 'string' }, token: { type: 'string' } } as const;
+
+/** Host limits from JSON text (`--limits` or MICRON_LIMITS); checked by createHost. */
+function limitsOf(json: string | undefined, from: string): Partial<HostLimits> | undefined {
+  if (json === undefined || json === '') return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw new UsageError(`${from} must be a JSON object of limits, e.g. '{"uploadBytes": 67108864}'`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError(`${from} must be a JSON object of limits, e.g. '{"uploadBytes": 67108864}'`);
+  return v as Partial<HostLimits>;
 }
 
 function portOf(v: string | boolean | undefined, def: number, flag: string): number {
@@ -89,21 +224,29 @@ function portOf(v: string | boolean | undefined, def: number, flag: string): num
 }
 
 async function serve(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    port: { type: 'string' },
-    'admin-port': { type: 'string' },
-    host: { type: 'string' },
-    'admin-host': { type: 'string' },
-    'data-dir': { type: 'string' },
-    domain: { type: 'string' },
-    'no-examples': { type: 'boolean' },
-  });
-  if (values.help) return void process.stdout.write(HELP);
+  const { values } = parse(
+    'serve',
+    argv,
+    {
+      port: { type: 'string' },
+      'admin-port': { type: 'string' },
+      host: { type: 'string' },
+      'admin-host': { type: 'string' },
+      'data-dir': { type: 'string' },
+      domain: { type: 'string' },
+      limits: { type: 'string' },
+      'no-examples': { type: 'boolean' },
+    },
+    0,
+  );
+  if (helped('serve', values)) return;
   const port = portOf(values.port, 8080, '--port');
   const adminPort = portOf(values['admin-port'], 8081, '--admin-port');
+  const limits = limitsOf(typeof values.limits === 'string' ? values.limits : process.env.MICRON_LIMITS, typeof values.limits === 'string' ? '--limits' : 'MICRON_LIMITS');
   const host = await createHost({
     ...(typeof values['data-dir'] === 'string' ? { dataDir: values['data-dir'] } : {}),
     ...(typeof values.domain === 'string' ? { domain: values.domain } : {}),
+    ...(limits ? { limits } : {}),
   });
   // Shown before anything can fail: the token is saved now and later starts do not print it again.
   if (host.adminTokenGenerated) {
@@ -171,10 +314,25 @@ async function client(values: Record<string, string | boolean | undefined>): Pro
       throw new UsageError('no admin token: pass --token, set MICRON_ADMIN_TOKEN, or run in the directory whose .micron/admin-token the host created');
     }
   }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new UsageError(`${typeof values.url === 'string' ? '--url' : 'MICRON_ADMIN_URL'} must be an http:// or https:// address, got ${JSON.stringify(url)}`);
+  }
   return { url: url.replace(/\/$/, ''), token };
 }
 
-async function call(c: Client, method: string, path: string, init?: { body?: Uint8Array; headers?: Record<string, string> }): Promise<unknown> {
+/**
+ * One admin API call. Resolves with the JSON answer, which must have every
+ * field in `fields` (else the server is not Micron's admin API: a usage
+ * error that says so, rather than a confusing failure later). An error
+ * answer becomes a one-line error with its code and message.
+ */
+async function call(c: Client, method: string, path: string, fields: readonly string[], init?: { body?: Uint8Array; headers?: Record<string, string> }): Promise<Record<string, unknown>> {
   let res: Response | undefined;
   // A read (GET) is retried twice on a connection-level failure: a host under load or just
   // started may reset a connection. Writes are never retried (they could apply twice).
@@ -199,20 +357,31 @@ async function call(c: Client, method: string, path: string, init?: { body?: Uin
   try {
     body = JSON.parse(text);
   } catch {
-    body = text;
+    body = undefined;
   }
-  if (!res.ok) {
-    const err = (body as { error?: { code?: string; message?: string } })?.error;
-    throw new UsageError(`${err?.code ?? `HTTP ${res.status}`}: ${err?.message ?? text}`);
-  }
-  return body;
+  if (!res.headers.has(API_HEADER)) throw notAdminApi(c, res);
+  if (!res.ok) throw answerError(c, res, body);
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || fields.some((f) => !(f in body))) throw notAdminApi(c, res);
+  return body as Record<string, unknown>;
+}
+
+/** The error of a failed answer: the API's `{error: {code, message}}` in one line, or that this is not the admin API. */
+function answerError(c: Client, res: Response, body: unknown): UsageError {
+  const err = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (typeof err?.code !== 'string' || typeof err.message !== 'string') return notAdminApi(c, res);
+  return new UsageError(`${err.code}: ${err.message}`);
+}
+
+function notAdminApi(c: Client, res: Response): UsageError {
+  const type = res.headers.get('content-type')?.split(';')[0] ?? 'no content type';
+  return new UsageError(`${c.url} did not answer as Micron's admin API (HTTP ${res.status}, ${type}); check --url`);
 }
 
 async function deploy(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { name: { type: 'string', short: 'n' }, config: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } });
-  if (values.help) return void process.stdout.write(HELP);
+  const { values, positionals } = parse('deploy', argv, { name: { type: 'string', short: 'n' }, config: { type: 'string' }, ...CLIENT_OPTIONS }, 1);
+  if (helped('deploy', values)) return;
   const file = positionals[0];
-  if (!file) throw new UsageError('usage: micron deploy <file.wasm> --name <name>');
+  if (!file) throw new UsageError('usage: micron deploy <file.wasm> [--name <name>]; see micron deploy --help');
   const name = typeof values.name === 'string' ? values.name : basename(file).replace(/\.wasm$/, '');
   let bytes: Uint8Array;
   try {
@@ -223,7 +392,7 @@ async function deploy(argv: string[]): Promise<void> {
   const c = await client(values);
   const headers: Record<string, string> = { 'content-type': 'application/wasm' };
   if (typeof values.config === 'string') headers['x-micron-config'] = values.config;
-  const r = (await call(c, 'PUT', `/v1/functions/${encodeURIComponent(name)}`, { body: bytes, headers })) as {
+  const r = (await call(c, 'PUT', `/v1/functions/${encodeURIComponent(name)}`, ['name', 'version', 'digest', 'size'], { body: bytes, headers })) as unknown as {
     name: string;
     version: string;
     digest: string;
@@ -238,9 +407,9 @@ async function deploy(argv: string[]): Promise<void> {
 }
 
 async function list(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } });
-  if (values.help) return void process.stdout.write(HELP);
-  const r = (await call(await client(values), 'GET', '/v1/functions')) as { functions: { name: string; version: string; size: number; digest: string; updatedAt: string }[] };
+  const { values } = parse('list', argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } }, 0);
+  if (helped('list', values)) return;
+  const r = (await call(await client(values), 'GET', '/v1/functions', ['functions'])) as unknown as { functions: { name: string; version: string; size: number; digest: string; updatedAt: string }[] };
   if (values.json) return void process.stdout.write(`${JSON.stringify(r.functions, null, 2)}\n`);
   if (r.functions.length === 0) return void process.stdout.write('no functions\n');
   const rows = r.functions.map((f) => [f.name, f.version, String(f.size), f.digest.slice(0, 12), f.updatedAt]);
@@ -250,22 +419,20 @@ async function list(argv: string[]): Promise<void> {
 }
 
 async function rm(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { url: { type: 'string' }, token: { type: 'string' } });
-  if (values.help) return void process.stdout.write(HELP);
+  const { values, positionals } = parse('rm', argv, CLIENT_OPTIONS, 1);
+  if (helped('rm', values)) return;
   const name = positionals[0];
   if (!name) throw new UsageError('usage: micron rm <name>');
-  await call(await client(values), 'DELETE', `/v1/functions/${encodeURIComponent(name)}`);
+  await call(await client(values), 'DELETE', `/v1/functions/${encodeURIComponent(name)}`, ['removed']);
   process.stdout.write(`removed ${name}\n`);
 }
 
-const CLIENT_OPTIONS = { url: { type: 'string' }, token: { type: 'string' } } as const;
-
 async function versions(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } });
-  if (values.help) return void process.stdout.write(HELP);
+  const { values, positionals } = parse('versions', argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } }, 1);
+  if (helped('versions', values)) return;
   const name = positionals[0];
   if (!name) throw new UsageError('usage: micron versions <name>');
-  const r = (await call(await client(values), 'GET', `/v1/functions/${encodeURIComponent(name)}/versions`)) as {
+  const r = (await call(await client(values), 'GET', `/v1/functions/${encodeURIComponent(name)}/versions`, ['versions'])) as unknown as {
     versions: { id: string; digest: string; size: number; createdAt: string; aliases: string[] }[];
   };
   if (values.json) return void process.stdout.write(`${JSON.stringify(r.versions, null, 2)}\n`);
@@ -276,12 +443,12 @@ async function versions(argv: string[]): Promise<void> {
 }
 
 async function promote(argv: string[], action: 'promote' | 'rollback'): Promise<void> {
-  const { values, positionals } = parse(argv, CLIENT_OPTIONS);
-  if (values.help) return void process.stdout.write(HELP);
+  const { values, positionals } = parse(action, argv, CLIENT_OPTIONS, 2);
+  if (helped(action, values)) return;
   const [name, version] = positionals;
   if (!name || (action === 'promote' && !version)) throw new UsageError(action === 'promote' ? 'usage: micron promote <name> <version>' : 'usage: micron rollback <name> [version]');
   const body = new TextEncoder().encode(version ? JSON.stringify({ version }) : '');
-  const r = (await call(await client(values), 'POST', `/v1/functions/${encodeURIComponent(name)}/${action}`, {
+  const r = (await call(await client(values), 'POST', `/v1/functions/${encodeURIComponent(name)}/${action}`, ['version', 'previous'], {
     body,
     headers: { 'content-type': 'application/json' },
   })) as { version: string; previous: string };
@@ -298,14 +465,13 @@ function printRecord(r: RecordLine, json: boolean): void {
 }
 
 async function logs(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, {
-    ...CLIENT_OPTIONS,
-    follow: { type: 'boolean', short: 'f' },
-    since: { type: 'string' },
-    limit: { type: 'string' },
-    json: { type: 'boolean' },
-  });
-  if (values.help) return void process.stdout.write(HELP);
+  const { values, positionals } = parse(
+    'logs',
+    argv,
+    { ...CLIENT_OPTIONS, follow: { type: 'boolean', short: 'f' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+    1,
+  );
+  if (helped('logs', values)) return;
   const name = positionals[0];
   if (!name) throw new UsageError('usage: micron logs <name> [--follow]');
   const c = await client(values);
@@ -315,7 +481,7 @@ async function logs(argv: string[]): Promise<void> {
   const path = `/v1/functions/${encodeURIComponent(name)}/logs`;
   const json = values.json === true;
   if (!values.follow) {
-    const r = (await call(c, 'GET', `${path}?${q}`)) as { records: RecordLine[] };
+    const r = (await call(c, 'GET', `${path}?${q}`, ['records'])) as unknown as { records: RecordLine[] };
     for (const rec of r.records) printRecord(rec, json);
     return;
   }
@@ -330,10 +496,9 @@ async function follow(c: Client, path: string, onRecord: (r: RecordLine) => void
   } catch (e) {
     throw new MicronError('connection_failed', `cannot reach the host at ${c.url}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
   }
-  if (!res.ok || !res.body) {
-    const err = ((await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new UsageError(`${err?.code ?? `HTTP ${res.status}`}: ${err?.message ?? ''}`);
-  }
+  if (!res.headers.has(API_HEADER)) throw notAdminApi(c, res);
+  if (!res.ok) throw answerError(c, res, await res.json().catch(() => undefined));
+  if (!res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) throw notAdminApi(c, res);
   const dec = new TextDecoder();
   let buf = '';
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -359,8 +524,8 @@ function printTable(head: string[], rows: string[][]): void {
 }
 
 async function build(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' } });
-  if (values.help) return void process.stdout.write(HELP);
+  const { values, positionals } = parse('build', argv, { out: { type: 'string', short: 'o' } }, 1);
+  if (helped('build', values)) return;
   const sdk = (await import('../sdk/build/index.js')) as {
     buildProject: (dir: string, opts: { out?: string; onProgress?: (m: string) => void }) => Promise<{ output: string; bytes: number; language?: string }>;
   };
@@ -373,8 +538,8 @@ async function build(argv: string[]): Promise<void> {
 }
 
 async function newProject(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, {});
-  if (values.help) return void process.stdout.write(HELP);
+  const { values, positionals } = parse('new', argv, {}, 2);
+  if (helped('new', values)) return;
   const [lang, dir] = positionals;
   if (!lang || !dir) throw new UsageError('usage: micron new <assemblyscript|rust|go> <dir>');
   const templates = join(ROOT, 'sdk', 'templates', lang);

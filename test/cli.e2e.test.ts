@@ -125,7 +125,7 @@ describe('micron without a server', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage:');
     expect(r.stdout).toContain('micron serve');
-    expect(r.stdout).toContain('micron deploy <file.wasm> --name <name>');
+    expect(r.stdout).toContain('micron deploy <file.wasm> [--name <name>]');
     expect(r.stderr).toBe('');
   });
 
@@ -136,6 +136,40 @@ describe('micron without a server', () => {
     expect(r.stderr).toContain('Usage:');
     expect(r.stderr).not.toMatch(STACK_LINE);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('micron usage mistakes', () => {
+  it('prints one command\'s help for `<command> --help`', async () => {
+    const r = await runCli(['deploy', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: micron deploy <file\.wasm> \[--name <name>\]/);
+    expect(r.stdout).toContain("function name (default: the file's name without .wasm)");
+    expect(r.stdout).not.toContain('micron serve');
+  });
+
+  it('names an unknown option and the command\'s help in one line', async () => {
+    const r = await runCli(['list', '--bogus']);
+    expect(r).toMatchObject({ code: 1, stdout: '', stderr: 'micron: unknown option --bogus for micron list; see micron list --help\n' });
+  });
+
+  it('refuses an extra argument instead of ignoring it', async () => {
+    const r = await runCli(['rm', 'a', 'b', '--token', 't']);
+    expect(r).toMatchObject({ code: 1, stderr: 'micron: unexpected argument "b" for micron rm; see micron rm --help\n' });
+  });
+
+  it('refuses a --url that is not an http(s) address before connecting', async () => {
+    const r = await runCli(['list', '--url', 'notaurl', '--token', 't']);
+    expect(r).toMatchObject({ code: 1, stderr: 'micron: --url must be an http:// or https:// address, got "notaurl"\n' });
+  });
+
+  it('refuses a --limits that is not a JSON object, and a limit out of range, naming it', async () => {
+    const bad = await runCli(['serve', '--limits', '{nope', '--data-dir', tempDir()]);
+    expect(bad).toMatchObject({ code: 1, stderr: expect.stringMatching(/^micron: --limits must be a JSON object of limits/) });
+    const range = await runCli(['serve', '--limits', '{"deadlineMs": 1e12}', '--data-dir', tempDir(), '--port', '0', '--admin-port', '0', '--no-examples']);
+    expect(range.code).toBe(1);
+    expect(range.stderr).toContain('micron: invalid_config: limit "deadlineMs" must be at most 2147483647 ms');
+    expect(range.stderr).not.toMatch(STACK_LINE);
   });
 });
 
@@ -243,7 +277,7 @@ describe('a host run by `micron serve`', () => {
     const res = await get(`http://127.0.0.1:${server.publicPort}/hello/`);
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(res.body)).toEqual({ error: { code: 'function_not_found', message: expect.stringContaining('hello') } });
+    expect(JSON.parse(res.body)).toEqual({ error: { code: 'function_not_found', message: expect.stringContaining('hello'), requestId: res.headers['x-micron-request-id'] } });
   });
 
   it('exits 1 with a readable message when the file to deploy does not exist', async () => {
@@ -266,6 +300,23 @@ describe('a host run by `micron serve`', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^micron: connection_failed: cannot reach the host at ${url.replace(/\./g, '\\.')}: `));
     expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it('says so when --url leads to a server that is not the admin API, and changes nothing', async () => {
+    await runCli(['deploy', HELLO, '--name', 'keep', ...auth]);
+    // The public listener: a function's answer (200 text/plain), or its JSON 404 for /v1/….
+    for (const url of [`http://127.0.0.1:${server.publicPort}/keep`, `http://127.0.0.1:${server.publicPort}`]) {
+      const other = ['--url', url, '--token', auth[3]!];
+      for (const args of [['list'], ['rm', 'keep'], ['deploy', HELLO, '--name', 'keep'], ['logs', 'keep', '--follow']]) {
+        const r = await runCli([...args, ...other]);
+        expect(r.code, `${args.join(' ')} --url ${url}`).toBe(1);
+        expect(r.stderr).toMatch(new RegExp(`^micron: ${url.replace(/[.]/g, '\\.')} did not answer as Micron's admin API \\(HTTP \\d+, [a-z/]+\\); check --url\\n$`));
+        expect(r.stdout).toBe('');
+      }
+    }
+    const list = await runCli(['list', ...auth, '--json']);
+    expect((JSON.parse(list.stdout) as { name: string; version: string }[]).map((f) => [f.name, f.version])).toEqual([['keep', 'v1']]);
+    expect((await runCli(['rm', 'keep', ...auth])).code).toBe(0);
   });
 
   it('exits 1 with invalid_wasm when the file is not WebAssembly', async () => {

@@ -90,6 +90,9 @@ async function readDeploy(req: Request, limit: number): Promise<{ bytes: Uint8Ar
   return { bytes: await readCapped(req, limit), config };
 }
 
+/** Header on every answer of the admin API's /v1 routes (value: the API version). */
+export const API_HEADER = 'x-micron-api';
+
 /** Creates the Hono app of the admin API. */
 export function createAdminApp(deps: AdminAppDeps): Hono {
   const app = new Hono();
@@ -109,6 +112,12 @@ export function createAdminApp(deps: AdminAppDeps): Hono {
     }
     await next();
   };
+  // Every answer of the API says so, errors too: a client pointed at another server
+  // (the public listener, a proxy's error page) can tell it is not talking to the API.
+  app.use('/v1/*', async (c, next) => {
+    await next();
+    c.res.headers.set(API_HEADER, '1');
+  });
   app.use('/v1/*', requireToken);
   app.use('/metrics', requireToken);
 
