@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../host/index.js';
 import { buildGuest, GUESTS } from './guests.js';
-import { fixture, tempHost } from './helpers.js';
+import { admin, fixture, tempHost } from './helpers.js';
 import { errorBody, pieces, request } from './http-client.js';
 
 let host: Host;
@@ -56,6 +56,29 @@ describe('request body limit', () => {
     expect(a.error).toBeDefined();
     const again = await request(base, '/echo/', { body: 'still here' });
     expect(again.body.toString()).toBe('still here');
+  });
+
+  it('records a streamed body over the limit as payload_too_large (413), also when the head was already sent', async () => {
+    const records = async (fn: string): Promise<{ status: number; outcome: string; detail?: string }[]> =>
+      ((await (await host.adminFetch(admin(`/v1/functions/${fn}/logs`))).json()) as { records: { status: number; outcome: string; detail?: string }[] }).records;
+    const rejections = async (fn: string): Promise<number> => {
+      const text = await (await host.adminFetch(admin('/metrics'))).text();
+      return Number(new RegExp(`^micron_rejections_total\\{function="${fn}",reason="payload_too_large"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    };
+    for (const fn of ['echo', 'sink']) {
+      const before = await rejections(fn);
+      const seen = (await records(fn)).length;
+      await request(base, `/${fn}/`, { body: pieces(LIMIT * 3) });
+      // The record is made when the guest has finished, which may be after the client's answer.
+      let now = await records(fn);
+      for (let i = 0; i < 200 && now.length === seen; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        now = await records(fn);
+      }
+      expect(now.length, fn).toBe(seen + 1);
+      expect(now.at(-1), fn).toMatchObject({ status: 413, outcome: 'trap', detail: `the request body went over the limit of ${LIMIT} bytes` });
+      expect(await rejections(fn)).toBe(before + 1);
+    }
   });
 });
 

@@ -147,8 +147,8 @@ export class Metrics {
     if (r.cold) s.cold++;
     s.billedGbS += r.billedGbS;
     s.total++;
-    if (reason === 'deadline') s.rejections[REJECTION_REASONS.indexOf('deadline')]!++;
-    else if (reason === 'memory') s.rejections[REJECTION_REASONS.indexOf('memory')]!++;
+    // An invocation a limit stopped: its deadline, its memory, or a request body that went over its limit while it ran.
+    if (reason === 'deadline' || reason === 'memory' || reason === 'payload_too_large') s.rejections[REJECTION_REASONS.indexOf(reason)]!++;
   }
 
   /** Counts a request refused or stopped by a limit. */

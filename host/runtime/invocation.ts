@@ -65,6 +65,11 @@ export interface GuestRequest {
   body: ReadableStream<Uint8Array> | null;
   /** Largest request body accepted. */
   maxBodyBytes: number;
+  /**
+   * Called when the body the guest reads goes over `maxBodyBytes` (its read
+   * fails; the invocation then ends as `payload_too_large`, status 413).
+   */
+  onBodyOverLimit?: (() => void) | undefined;
 }
 
 /** How an invocation ended. */
@@ -131,6 +136,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
   private deadlineMs = 0;
   private guestMs = 0;
   private logBytes = 0;
+  /** The request body limit, once the body went over it. */
+  private bodyOverLimit: number | undefined;
   /** Guest output after its last newline, per stream (empty unless the guest writes). */
   private partialOut = '';
   private partialErr = '';
@@ -207,7 +214,12 @@ export class Invocation implements GuestContext, HttpInvocationState {
       () => Fields.fromHeaders(req.headers, hopByHop(req.headers, HOP_BY_HOP)),
       () => {
         const body = (this.requestBody = new InputStream());
-        if (req.body) pumpInto(req.body, body, req.maxBodyBytes);
+        if (req.body) {
+          pumpInto(req.body, body, req.maxBodyBytes, () => {
+            this.bodyOverLimit = req.maxBodyBytes;
+            req.onBodyOverLimit?.();
+          });
+        }
         else body.end();
         return new IncomingBody(body);
       },
@@ -419,6 +431,10 @@ export class Invocation implements GuestContext, HttpInvocationState {
   }
 
   private finishWith(trapOutcome: Exclude<Outcome, { kind: 'ok' }> | undefined): void {
+    // The request broke a limit while the guest ran: that, not what the guest made of its failed read, is the outcome.
+    if (this.bodyOverLimit !== undefined) {
+      trapOutcome = { kind: 'trap', reason: 'payload_too_large', message: `the request body went over the limit of ${this.bodyOverLimit} bytes` };
+    }
     if (trapOutcome) {
       this.outcome = trapOutcome;
       // Headers may already be out: end the body with an error so the client sees a truncated response.

@@ -156,7 +156,7 @@ export class Runtime {
       return new Response(out.status === 204 || out.status === 304 ? null : (out.body as Uint8Array<ArrayBuffer>), { status: out.status, headers });
     } catch (e) {
       if (e instanceof MicronError && e.code === 'payload_too_large') {
-        if (stats) done(413, 0, '', e.message);
+        if (stats) done(413, 0, '', e.message, 'payload_too_large');
         return jsonError(413, 'payload_too_large', e.message, requestId);
       }
       if (e instanceof DeadlineExceeded) {
@@ -251,15 +251,21 @@ export class Runtime {
 function failureResponse(e: unknown, requestId: string): Response {
   if (!(e instanceof InvocationError)) throw e;
   const status = failureStatus(e.outcome);
-  const code: ErrorCode = status === 504 ? 'deadline_exceeded' : status === 502 ? 'upstream_error' : 'guest_error';
+  const code: ErrorCode = status === 504 ? 'deadline_exceeded' : status === 502 ? 'upstream_error' : status === 413 ? 'payload_too_large' : 'guest_error';
   const message =
-    status === 504 ? `the function ran past its deadline; request id ${requestId}` : `the function failed; details are in the host log under request id ${requestId}`;
+    status === 504
+      ? `the function ran past its deadline; request id ${requestId}`
+      : status === 413
+        ? `${e.message}; request id ${requestId}`
+        : `the function failed; details are in the host log under request id ${requestId}`;
   return jsonError(status, code, message, requestId);
 }
 
 /** The status a failed invocation is answered with (before its response head was sent). */
 function failureStatus(o: { kind: string; reason?: string }): number {
-  return o.kind === 'trap' && o.reason === 'deadline' ? 504 : o.kind === 'error-code' ? 502 : 500;
+  if (o.kind === 'trap' && o.reason === 'deadline') return 504;
+  if (o.kind === 'trap' && o.reason === 'payload_too_large') return 413;
+  return o.kind === 'error-code' ? 502 : 500;
 }
 
 function jsonError(status: number, code: ErrorCode, message: string, requestId: string): Response {

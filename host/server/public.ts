@@ -157,11 +157,12 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     const permit = admitted;
     const { req, incoming } = call;
 
-    // A body without a declared length is counted on the way in: past the limit the guest's
-    // read fails, and if the guest has not sent its response head yet the client gets 413.
-    let body: ReadableStream<Uint8Array> | null = withBody ? req.body : null;
+    // A body without a declared length is counted as the guest reads it: past the limit the
+    // guest's read fails, and if the guest has not sent its response head yet the client gets 413.
+    const body: ReadableStream<Uint8Array> | null = withBody ? req.body : null;
     let overLimit: Promise<void> | undefined;
-    if (body && !(declared > 0)) ({ body, overLimit } = capped(body, limits.requestBodyBytes));
+    let onBodyOverLimit: (() => void) | undefined;
+    if (body && !(declared > 0)) overLimit = new Promise<void>((resolve) => (onBodyOverLimit = resolve));
     let response: Response | Promise<Response>;
     try {
       response = deps.runtime.invoke(
@@ -174,6 +175,7 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
           headers: incoming ? new RawHeaderPairs(incoming.rawHeaders) : (req.headers as unknown as Iterable<[string, string]>),
           body,
           maxBodyBytes: limits.requestBodyBytes,
+          onBodyOverLimit,
         },
         undefined,
         permit.release,
@@ -197,7 +199,7 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     const first = await Promise.race([response, overLimit]);
     if (first instanceof Response) return abortOnOverLimit(first, overLimit, incoming);
     void response.then((r) => r.body?.cancel().catch(() => undefined)).catch(() => undefined);
-    deps.runtime.recordRejection(fn.record.name, 'payload_too_large');
+    // Counted by the invocation's record (outcome payload_too_large), not here.
     return refuse('payload_too_large', `the request body is larger than the limit of function ${JSON.stringify(fn.record.name)} (${limits.requestBodyBytes} bytes)`, 413);
   }
 
@@ -286,38 +288,6 @@ function abortOnOverLimit(res: Response, overLimit: Promise<void>, incoming: Inc
     { highWaterMark: 0 },
   );
   return new Response(body, { status: res.status, headers: res.headers });
-}
-
-/**
- * Passes a body through, counting bytes. Past `limit` the stream errors (so
- * the guest's read fails) and `overLimit` resolves.
- */
-function capped(body: ReadableStream<Uint8Array>, limit: number): { body: ReadableStream<Uint8Array>; overLimit: Promise<void> } {
-  let hit!: () => void;
-  const overLimit = new Promise<void>((r) => (hit = r));
-  let total = 0;
-  const reader = body.getReader();
-  const out = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) return controller.close();
-        total += value.length;
-        if (total > limit) {
-          hit();
-          controller.error(new Error(`the request body exceeds the limit of ${limit} bytes`));
-          await reader.cancel().catch(() => undefined);
-          return;
-        }
-        controller.enqueue(value);
-      },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return { body: out, overLimit };
 }
 
 /**
