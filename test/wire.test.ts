@@ -8,9 +8,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Host } from '../host/index.js';
-import { fixture, tempHost } from './helpers.js';
+import { buildGuest, GUESTS } from './guests.js';
+import { admin, fixture, tempHost } from './helpers.js';
 
 let host: Host;
 let cleanup: () => Promise<void>;
@@ -33,6 +34,16 @@ beforeAll(async () => {
   ({ host, cleanup } = await tempHost());
   await host.deploy('inspect', fixture('inspect'));
   await host.deploy('as-proxy', fixture('as-proxy'), { allowedHosts: [`127.0.0.1:${upstreamPort}`] });
+  for (const [name, declared, streamed] of [
+    ['len-right', '3', false],
+    ['len-long', '10', false],
+    ['len-short', '1', false],
+    ['len-stream', '10', true],
+    ['len-bad', '3x', false],
+  ] as const) {
+    await host.deploy(name, await declaredLengthGuest(declared, streamed));
+  }
+  await host.deploy('spin-after-head', await buildGuest(GUESTS.spinAfterHead.body, GUESTS.spinAfterHead), { limits: { deadlineMs: 300 } });
   port = (await host.listen({ port: 0, host: '127.0.0.1', adminPort: 0 })).public.port;
 }, 60_000);
 
@@ -40,6 +51,30 @@ afterAll(async () => {
   await cleanup();
   upstream.close();
 });
+
+/**
+ * A guest that declares `content-length: <declared>` and writes "ok\n"
+ * (3 bytes), or when `streamed` "ok\n", a 10 ms wait (its head goes out),
+ * and "ok\n" again (6 bytes).
+ */
+function declaredLengthGuest(declared: string, streamed: boolean): Promise<Uint8Array> {
+  return buildGuest(
+    `
+    (local.set $fields (call $fields_new))
+    (call $fields_append (local.get $fields) (i32.const 200) (i32.const 14) (i32.const 216) (i32.const ${declared.length}) (i32.const 0))
+    (local.set $response (call $response_new (local.get $fields)))
+    (call $response_body (local.get $response) (i32.const 0))
+    (global.set $body (i32.load (i32.const 4)))
+    (call $body_write (global.get $body) (i32.const 0))
+    (local.set $s (i32.load (i32.const 4)))
+    (call $outparam_set (local.get $out) (i32.const 0) (local.get $response) (i32.const 0) (i64.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+    (drop (call $write (local.get $s) (i32.const 96) (i32.const 3)))
+    ${streamed ? '(call $sleep_ms (i32.const 10)) (drop (call $write (local.get $s) (i32.const 96) (i32.const 3)))' : ''}
+    (call $drop_output_stream (local.get $s))
+    (call $finish)`,
+    { locals: '(local $fields i32) (local $response i32) (local $s i32)', fields: `(data (i32.const 200) "content-length") (data (i32.const 216) "${declared}")` },
+  );
+}
 
 /** Sends `head` (latin1: one byte per char) with `Connection: close` and resolves with the whole raw response. */
 function rawRequest(head: string): Promise<Buffer> {
@@ -81,6 +116,62 @@ describe('outbound requests go out and come back as sent', () => {
     const names = seen!.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
     expect(names.sort()).toEqual(['connection', 'host']);
     expect(seen!.headers.host).toBe(`127.0.0.1:${upstreamPort}`);
+  });
+});
+
+describe('a guest\'s declared content-length', () => {
+  const get = (name: string, method = 'GET'): Promise<Response> => fetch(`http://127.0.0.1:${port}/${name}/`, { method, signal: AbortSignal.timeout(5000) });
+  const lastRecord = async (name: string): Promise<{ status: number; outcome: string; detail?: string } | undefined> =>
+    ((await (await host.adminFetch(admin(`/v1/functions/${name}/logs`))).json()) as { records: { status: number; outcome: string; detail?: string }[] }).records.at(-1);
+
+  it('goes out when the body matches it, and with a HEAD answer that sends no body', async () => {
+    const res = await get('len-right');
+    expect([res.status, res.headers.get('content-length'), await res.text()]).toEqual([200, '3', 'ok\n']);
+    const head = await get('len-long', 'HEAD');
+    expect([head.status, head.headers.get('content-length')]).toEqual([200, '10']);
+  });
+
+  it('answers 500 instead of a response the client would wait on or misread, when the body is shorter, longer or the value malformed', async () => {
+    for (const name of ['len-long', 'len-short', 'len-bad']) {
+      const res = await get(name);
+      expect(res.status, name).toBe(500);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('guest_error');
+      expect(await lastRecord(name)).toMatchObject({ outcome: 'trap', detail: expect.stringContaining('content-length') });
+    }
+  });
+
+  it('cuts a streamed response short of it off at once, and records why', async () => {
+    const res = await get('len-stream');
+    expect(res.status).toBe(200);
+    const started = Date.now();
+    const error = await res.text().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).not.toBe('TimeoutError');
+    expect(error).toBeDefined();
+    expect(Date.now() - started).toBeLessThan(2000);
+    let record = await lastRecord('len-stream');
+    for (let i = 0; i < 100 && record?.outcome !== 'trap'; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      record = await lastRecord('len-stream');
+    }
+    expect(record).toMatchObject({ outcome: 'trap', detail: expect.stringContaining('content-length is 10') });
+  });
+});
+
+describe('a streamed response whose guest fails after its head', () => {
+  it('is cut off as it was, with no error text written into the body or printed outside the log', async () => {
+    // @hono/node-server prints a failed response stream with console.error and writes its message into the body.
+    const printed = vi.spyOn(console, 'error');
+    const raw = (await rawRequest('GET /spin-after-head/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toString('latin1');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(printed).not.toHaveBeenCalled();
+    printed.mockRestore();
+    expect(raw.startsWith('HTTP/1.1 200 OK')).toBe(true);
+    const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    // Chunked: the guest's one chunk "ok\n", then nothing: no error text, no final 0-length chunk.
+    expect(body).toBe('3\r\nok\n\r\n');
   });
 });
 

@@ -70,6 +70,12 @@ export interface GuestRequest {
    * fails; the invocation then ends as `payload_too_large`, status 413).
    */
   onBodyOverLimit?: (() => void) | undefined;
+  /**
+   * The client's connection (under node:http). A streamed response
+   * whose body fails after its head went out is cut off by closing it, rather than
+   * ended with an error that the server would write into the body.
+   */
+  connection?: { destroy(): void } | null | undefined;
 }
 
 /** How an invocation ended. */
@@ -133,6 +139,9 @@ export class Invocation implements GuestContext, HttpInvocationState {
   private waiter: { resolve: (r: Response) => void; reject: (e: InvocationError) => void } | undefined;
   private onFinish: (() => void) | undefined;
   private startedAt = 0;
+  /** The request method (a response to HEAD declares a length it does not send). */
+  private method = '';
+  private connection: { destroy(): void } | null | undefined;
   private deadlineMs = 0;
   private guestMs = 0;
   private logBytes = 0;
@@ -194,6 +203,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
   private execute(req: GuestRequest, deadlineMs: number): void {
     const t0 = performance.now();
     this.startedAt = t0;
+    this.method = req.method;
+    this.connection = req.connection;
     this.deadlineMs = deadlineMs;
     try {
       // A start function is guest code too: a new instance is made under the deadline.
@@ -381,6 +392,16 @@ export class Invocation implements GuestContext, HttpInvocationState {
     }
     const resp = r.val;
     const buf: BodyBuffer | undefined = resp.body?.buffer;
+    // A declared content-length must be what the body is: a client would wait for missing bytes.
+    const declared = this.method === 'HEAD' || nullBodyStatus(resp.status) ? undefined : resp.headers.contentLength();
+    if (declared !== undefined) {
+      const written = buf?.total ?? 0;
+      if ((!buf && finished) || buf?.finished ? written !== declared : written > declared || Number.isNaN(declared)) {
+        this.fail({ kind: 'trap', reason: 'body', message: `the guest declared content-length ${Number.isNaN(declared) ? '(malformed)' : declared} but its body is ${written} bytes` });
+        return;
+      }
+      buf?.expectLength(declared);
+    }
     // Set here, not on the finished Response: touching a Response's headers later defeats @hono/node-server's fast path.
     const headers = resp.headers.toHeaderInit(REQUEST_ID_HEADER, this.requestId);
     if (!buf) {
@@ -411,7 +432,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
     // Still writing and about to wait: stream from here on.
     this.delivered = true;
     this.outcome ??= { kind: 'ok', status: resp.status };
-    this.settle(new Response(buf.toStream(), { status: resp.status, headers }));
+    const connection = this.connection;
+    this.settle(new Response(buf.toStream(connection ? () => connection.destroy() : undefined), { status: resp.status, headers }));
   }
 
   /** Hands the response (or the failure) to whoever waits for it, or keeps it for {@link start} to return. */
@@ -446,6 +468,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
       const buf = this.response?.tag === 'ok' ? this.response.val.body?.buffer : undefined;
       if (buf && !buf.finished) buf.fail(new Error('the guest returned without finishing the response body'));
       if (buf) this.stats.bytesOut = buf.total;
+      // A body that failed after its head went out (a limit, a length short of its content-length): the client saw it cut off.
+      if (buf?.failure && this.outcome?.kind === 'ok') this.outcome = { kind: 'trap', reason: 'body', message: `the response body failed: ${buf.failure.message}` };
     }
     if (this.partialOut) this.addLog('stdout', this.partialOut);
     if (this.partialErr) this.addLog('stderr', this.partialErr);

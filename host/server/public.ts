@@ -176,6 +176,7 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
           body,
           maxBodyBytes: limits.requestBodyBytes,
           onBodyOverLimit,
+          connection: incoming?.socket,
         },
         undefined,
         permit.release,

@@ -31,6 +31,10 @@ export class BodyBuffer implements Sink {
   failure: Error | undefined;
   /** True once the body was finished successfully. */
   finished = false;
+  /** Closes the client's connection when a streamed body fails (see {@link toStream}). */
+  private cutOff: (() => void) | undefined;
+  /** The length the message declared (its content-length), once it is held to it. */
+  private expected: number | undefined;
   private doneWaiters: (() => void)[] = [];
 
   constructor(private readonly limit: number) {}
@@ -45,6 +49,11 @@ export class BodyBuffer implements Sink {
     if (this.done) return new IoError('body already finished');
     if (this.total + bytes.length > this.limit) {
       const e = new IoError(`body exceeds the limit of ${this.limit} bytes`);
+      this.fail(new Error(e.message));
+      return e;
+    }
+    if (this.expected !== undefined && this.total + bytes.length > this.expected) {
+      const e = new IoError(`body is longer than its content-length of ${this.expected} bytes`);
       this.fail(new Error(e.message));
       return e;
     }
@@ -74,9 +83,23 @@ export class BodyBuffer implements Sink {
     return this.done;
   }
 
-  /** The guest finished the body. */
+  /**
+   * Holds the body to the length its message declared: writing past it, or
+   * finishing short of it, fails the body (a client would otherwise wait for
+   * bytes that never come, or take extra bytes for the next response).
+   */
+  expectLength(n: number): void {
+    this.expected = n;
+    if (this.total > n) this.fail(new Error(`body is longer than its content-length of ${n} bytes`));
+  }
+
+  /** The guest finished the body (it fails instead if it is shorter than its declared length). */
   finish(): void {
     if (this.done) return;
+    if (this.expected !== undefined && this.total !== this.expected) {
+      this.fail(new Error(`body is ${this.total} bytes but its content-length is ${this.expected}`));
+      return;
+    }
     this.done = true;
     this.finished = true;
     this.controller?.close();
@@ -101,9 +124,15 @@ export class BodyBuffer implements Sink {
     if (this.done) return;
     this.done = true;
     this.failure = e;
-    this.controller?.error(e);
+    if (this.controller) this.endFailed(e);
     this.wake();
     this.settle();
+  }
+
+  private endFailed(e: Error): void {
+    if (!this.cutOff) return this.controller!.error(e);
+    this.cutOff();
+    this.controller!.close();
   }
 
   /** The buffered bytes as one array (only before {@link toStream}). */
@@ -121,8 +150,15 @@ export class BodyBuffer implements Sink {
     return out;
   }
 
-  /** Switches to streaming: returns a stream that carries what is buffered and everything written later. */
-  toStream(): ReadableStream<Uint8Array> {
+  /**
+   * Switches to streaming: returns a stream that carries what is buffered
+   * and everything written later. A failure errors the stream, unless
+   * `cutOff` is given: then it is called (it closes the connection, so the
+   * client sees the body cut short) and the stream just ends, so that
+   * nothing downstream writes an error text into the body or logs it.
+   */
+  toStream(cutOff?: () => void): ReadableStream<Uint8Array> {
+    this.cutOff = cutOff;
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -130,7 +166,7 @@ export class BodyBuffer implements Sink {
           for (const c of this.chunks) controller.enqueue(c);
           this.chunks = [];
           if (this.finished) controller.close();
-          else if (this.failure) controller.error(this.failure);
+          else if (this.failure) this.endFailed(this.failure);
         },
         pull: () => {
           // The consumer drained the queue: writers may continue.

@@ -164,6 +164,22 @@ export class Fields {
     return this.names.includes(name.toLowerCase());
   }
 
+  /**
+   * The declared `content-length`: undefined when there is none, NaN when
+   * it is not one decimal number (or repeated with different values).
+   */
+  contentLength(): number | undefined {
+    let out: number | undefined;
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i] !== 'content-length') continue;
+      const v = this.values[i]!;
+      let n = v.length > 0 && v.length <= 15 ? 0 : NaN;
+      for (let j = 0; j < v.length; j++) n = v[j]! >= 0x30 && v[j]! <= 0x39 ? n * 10 + (v[j]! - 0x30) : NaN;
+      out = out === undefined || out === n ? n : NaN;
+    }
+    return out;
+  }
+
   set(name: string, values: Uint8Array[]): HeaderError | undefined {
     if (this.immutable) return IMMUTABLE;
     if (!isValidFieldName(name)) return INVALID;

@@ -347,6 +347,9 @@ export const types = {
     void trailers;
     if (body.buffer.failure) return { tag: 'err', val: { tag: 'internal-error', val: body.buffer.failure.message } };
     body.buffer.finish();
+    // Finishing short of a declared content-length fails the body.
+    const failed = body.buffer.failure as Error | undefined;
+    if (failed) return { tag: 'err', val: { tag: 'internal-error', val: failed.message } };
     return OK_UNIT;
   },
 
