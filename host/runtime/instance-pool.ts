@@ -12,6 +12,13 @@
  *
  * An instance whose memory or tables grew is dropped instead (it cannot be
  * shrunk back), and the pool keeps a bounded number of idle instances.
+ *
+ * The memory image is the same for every instance of the module and is
+ * captured once. Table entries (and reference-typed globals) are not: a
+ * funcref is bound to the instance that produced it, so each instance keeps
+ * its own initial tables and globals (restoring the first instance's
+ * into a later one made the later one call into the first one's code, with
+ * the first one's memory and globals).
  */
 import { MemSlot } from '../abi/canon.js';
 import { STATE_EXPORT_PREFIX } from '../compile/instrument.js';
@@ -26,6 +33,9 @@ export interface PooledInstance {
   readonly slots: MemSlot[];
   readonly globals: WebAssembly.Global[];
   readonly tables: WebAssembly.Table[];
+  /** The globals' values and the tables' entries right after this instance's instantiation (see the file comment). */
+  readonly initialGlobals: unknown[];
+  readonly initialTables: unknown[][];
   /**
    * A byte view of the memory, taken once: a grown memory detaches it (its
    * length drops to 0), which is how {@link InstancePool.release} tells a
@@ -40,8 +50,6 @@ interface Pristine {
   /** Memory contents up to the last non-zero byte; the rest is zero. */
   image: Uint8Array;
   bytes: number;
-  globals: unknown[];
-  tables: unknown[][];
 }
 
 /** Pool statistics. */
@@ -86,7 +94,18 @@ export class InstancePool {
       if (v instanceof WebAssembly.Global) globals.push(v);
       else if (v instanceof WebAssembly.Table) tables.push(v);
     }
-    const pooled: PooledInstance = { exports, memory, slots: this.makeSlots(exports, memory), globals, tables, view: new Uint8Array(memory.buffer) };
+    const initialGlobals = globals.map((g) => g.value as unknown);
+    const initialTables = tables.map((t) => Array.from({ length: t.length }, (_, j) => t.get(j) as unknown));
+    const pooled: PooledInstance = {
+      exports,
+      memory,
+      slots: this.makeSlots(exports, memory),
+      globals,
+      tables,
+      initialGlobals,
+      initialTables,
+      view: new Uint8Array(memory.buffer),
+    };
     this.pristine ??= capture(pooled);
     return pooled;
   }
@@ -95,16 +114,16 @@ export class InstancePool {
   release(inst: PooledInstance): void {
     const p = this.pristine!;
     const u8 = inst.view;
-    if (u8.byteLength !== p.bytes || this.idle.length >= this.capacity || tablesGrew(inst.tables, p.tables)) {
+    if (u8.byteLength !== p.bytes || this.idle.length >= this.capacity || tablesGrew(inst.tables, inst.initialTables)) {
       this.discarded++;
       return;
     }
     u8.set(p.image);
     u8.fill(0, p.image.length);
-    for (let i = 0; i < inst.globals.length; i++) inst.globals[i]!.value = p.globals[i];
+    for (let i = 0; i < inst.globals.length; i++) inst.globals[i]!.value = inst.initialGlobals[i];
     for (let i = 0; i < inst.tables.length; i++) {
       const t = inst.tables[i]!;
-      const init = p.tables[i]!;
+      const init = inst.initialTables[i]!;
       for (let j = 0; j < init.length; j++) if (t.get(j) !== init[j]) t.set(j, init[j]);
     }
     this.idle.push(inst);
@@ -127,7 +146,5 @@ function capture(inst: PooledInstance): Pristine {
   return {
     image: u8.slice(0, end),
     bytes: u8.length,
-    globals: inst.globals.map((g) => g.value),
-    tables: inst.tables.map((t) => Array.from({ length: t.length }, (_, j) => t.get(j))),
   };
 }
