@@ -74,7 +74,8 @@ Uploads a component and makes it the function's latest version.
 
 Options:
   --name, -n NAME  function name (default: the file's name without .wasm)
-  --config JSON    the version's configuration (env, allowedHosts, limits, routes, invokeAuth)
+  --config JSON    the version's configuration (env, allowedHosts, limits, routes, invokeAuth);
+                   without it the serving version's configuration is kept
 ${CLIENT_HELP}`,
   list: `Usage: micron list [--json]
 

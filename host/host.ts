@@ -33,7 +33,9 @@ const WIT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'wit');
 export interface Host {
   /**
    * Deploys a component as a new version of `name`. `config` is validated
-   * strictly. The version serves traffic unless `opts.promote` is false.
+   * strictly; without one the version keeps the serving version's
+   * configuration (a first version gets the defaults). The version serves
+   * traffic unless `opts.promote` is false.
    */
   deploy(name: string, component: Uint8Array, config?: Partial<FunctionConfig>, opts?: DeployOptions): Promise<DeployResult>;
   /** Every version of `name`, oldest first, with the aliases pointing at each. */
@@ -115,7 +117,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     });
 
   return {
-    deploy: async (name, component, config, opts) => registry.deploy(name, component, parseFunctionConfig(config ?? {}), opts),
+    deploy: async (name, component, config, opts) => registry.deploy(name, component, config === undefined ? undefined : parseFunctionConfig(config), opts),
     versions: async (name) => registry.versions(name),
     promote: (name, version) => registry.promote(name, version),
     rollback: (name, version) => registry.rollback(name, version),

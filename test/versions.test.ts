@@ -42,6 +42,24 @@ const serving = async (name: string): Promise<string> => (await host.fetch(new R
 const errorCode = (r: { json: Record<string, unknown> }) => (r.json.error as { code: string }).code;
 const errorMessage = (r: { json: Record<string, unknown> }) => (r.json.error as { message: string }).message;
 
+describe('a redeploy without a configuration', () => {
+  it('keeps the serving version\'s configuration (auth, env), and one with a configuration replaces it', async () => {
+    const config = { env: { GREETING: 'kept' }, invokeAuth: { bearer: ['a-long-secret-token'] } };
+    expect((await api('PUT', '/v1/functions/keep', fixture('inspect'), { 'x-micron-config': JSON.stringify(config) })).status).toBe(201);
+    const call = (auth?: string): Promise<Response> => host.fetch(new Request('http://localhost/keep/', auth ? { headers: { authorization: `Bearer ${auth}` } } : {}));
+    expect((await call()).status).toBe(401);
+
+    // Code only: v2 keeps v1's configuration, so the function stays protected and keeps its env.
+    expect((await api('PUT', '/v1/functions/keep', fixture('inspect'))).json).toMatchObject({ version: 'v2', config });
+    expect((await call()).status).toBe(401);
+    expect(await (await call('a-long-secret-token')).text()).toContain('env: GREETING=kept\n');
+
+    // An explicit configuration, even an empty one, replaces it.
+    expect((await api('PUT', '/v1/functions/keep', fixture('inspect'), { 'x-micron-config': '{}' })).json).toMatchObject({ version: 'v3', config: { env: {}, allowedHosts: [] } });
+    expect((await call()).status).toBe(200);
+  });
+});
+
 describe('versions', () => {
   it('records every deploy as a version and moves latest to it', async () => {
     expect((await api('PUT', '/v1/functions/app', fixture('hello'))).json).toMatchObject({ version: 'v1', promoted: true, aliases: { latest: 'v1' } });

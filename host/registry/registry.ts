@@ -119,13 +119,19 @@ export class Registry {
     this.rebuildRoutes();
   }
 
-  /** Deploys `bytes` as a new version of `name`; it serves traffic unless `opts.promote` is false. */
-  deploy(name: string, bytes: Uint8Array, config: FunctionConfig, opts: DeployOptions = {}): Promise<DeployResult> {
+  /**
+   * Deploys `bytes` as a new version of `name`; it serves traffic unless
+   * `opts.promote` is false. Without a `config` the version keeps the
+   * serving version's configuration (env, allow-list, limits, routes,
+   * invokeAuth): redeploying code never drops them; a first version gets the
+   * defaults.
+   */
+  deploy(name: string, bytes: Uint8Array, config: FunctionConfig | undefined, opts: DeployOptions = {}): Promise<DeployResult> {
     checkFunctionName(name);
     return this.serialized(name, () => this.deployLocked(name, bytes, config, opts.promote ?? true));
   }
 
-  private async deployLocked(name: string, bytes: Uint8Array, config: FunctionConfig, promote: boolean): Promise<DeployResult> {
+  private async deployLocked(name: string, bytes: Uint8Array, config: FunctionConfig | undefined, promote: boolean): Promise<DeployResult> {
     const digest = sha256(bytes);
     let meta = await this.meta(digest);
     let reused = true;
@@ -161,12 +167,13 @@ export class Registry {
     name: string,
     digest: string,
     size: number,
-    config: FunctionConfig,
+    given: FunctionConfig | undefined,
     promote: boolean,
   ): Promise<{ record: FunctionRecord; version: VersionRecord; promoted: boolean }> {
     const now = new Date().toISOString();
     const prev = this.entries.get(name)?.record ?? (await this.store.getFunction(name));
     const n = prev?.nextVersion ?? 1;
+    const config = given ?? (prev ? currentOf(prev).config : { env: {}, allowedHosts: [] });
     const version: VersionRecord = { id: `v${n}`, digest, size, createdAt: now, config };
     const promoted = promote || !prev?.aliases.latest;
     const record: FunctionRecord = {

@@ -65,7 +65,8 @@ async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
   }
 }
 
-async function readDeploy(req: Request, limit: number): Promise<{ bytes: Uint8Array; config: FunctionConfig }> {
+/** The component and its configuration, when one was sent (else the new version keeps the serving one's). */
+async function readDeploy(req: Request, limit: number): Promise<{ bytes: Uint8Array; config: FunctionConfig | undefined }> {
   const type = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'multipart/form-data') {
     const body = await readCapped(req, limit + 64 * 1024);
@@ -79,14 +80,14 @@ async function readDeploy(req: Request, limit: number): Promise<{ bytes: Uint8Ar
     if (!(wasm instanceof Blob)) throw new MicronError('bad_request', 'the multipart body needs a "wasm" file part');
     if (wasm.size > limit) throw new MicronError('payload_too_large', `the component is ${wasm.size} bytes; the limit is ${limit}`);
     const cfg = form.get('config');
-    const config = parseFunctionConfig(cfg instanceof Blob ? await cfg.text() : (cfg ?? undefined));
+    const config = cfg === null ? undefined : parseFunctionConfig(cfg instanceof Blob ? await cfg.text() : cfg);
     return { bytes: new Uint8Array(await wasm.arrayBuffer()), config };
   }
   if (type !== 'application/wasm' && type !== 'application/octet-stream') {
     throw new MicronError('unsupported_media_type', `send the component as application/wasm (got ${type ? JSON.stringify(type) : 'no content-type'})`);
   }
   const header = req.headers.get('x-micron-config');
-  const config = parseFunctionConfig(header ?? undefined);
+  const config = header === null ? undefined : parseFunctionConfig(header);
   return { bytes: await readCapped(req, limit), config };
 }
 
