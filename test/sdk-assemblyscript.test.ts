@@ -19,7 +19,7 @@ import { MicronError } from '../host/errors.ts';
 import { ASSEMBLYSCRIPT_INSTALL_HINT, buildAssemblyScript } from '../sdk/build/assemblyscript.ts';
 import { buildProject, detectLanguage } from '../sdk/build/index.ts';
 import { readChunks } from './helpers.js';
-import { expectJsonApiErrors, expectUpstreamRelayed, isComponent, sdkScratch, startUpstream } from './sdk-examples.ts';
+import { expectJsonApiErrors, expectUpstreamRelayed, isComponent, runInMicron, sdkScratch, startUpstream } from './sdk-examples.ts';
 import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -92,6 +92,29 @@ describe('AssemblyScript SDK build', () => {
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
       expect(await response.text()).toBe('Hello from AssemblyScript!\n');
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it.skipIf(asc.skip)(
+    'logs a throw\'s message and place on stderr before the instance traps',
+    async () => {
+      const dir = path.join(scratch, 'throws');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        path.join(dir, 'index.ts'),
+        'import { Request, Response } from "micron/sdk/assemblyscript";\n' +
+          'export function handle(req: Request): Response {\n' +
+          '  if (req.path.length > 1) throw new Error("boom from as " + req.path);\n' +
+          '  return Response.text("ok");\n' +
+          '}\n',
+      );
+      const { output } = await buildAssemblyScript(dir);
+      const run = await runInMicron(new Uint8Array(readFileSync(output)), '/abc');
+      expect(run.status).toBeUndefined();
+      expect(run.outcome).toMatchObject({ kind: 'trap' });
+      expect(run.logs).toEqual([{ stream: 'stderr', line: 'abort: boom from as /abc at index.ts:3:28' }]);
+      expect((await runInMicron(new Uint8Array(readFileSync(output)), '/')).status).toBe(200);
     },
     BUILD_TIMEOUT,
   );

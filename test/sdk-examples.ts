@@ -10,6 +10,12 @@ import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect } from 'vitest';
+import { WitRegistry } from '../host/abi/wit.ts';
+import { Compiler } from '../host/compile/compiler.ts';
+import { DEFAULT_LIMITS } from '../host/config.ts';
+import { Invocation, InvocationError } from '../host/runtime/invocation.ts';
+import { guestPolicy } from '../host/runtime/runtime.ts';
+import { hostInterfaces } from '../host/wasi/imports.ts';
 import { jcoServe } from './jco-serve.ts';
 
 /** A file's scratch space, removed with everything registered by `onCleanup` after its tests. */
@@ -80,4 +86,35 @@ export async function expectJsonApiErrors(base: string): Promise<void> {
 
   const wrongMethod = await fetch(`${base}/items/1`, { method: 'DELETE' });
   expect(wrongMethod.status).toBe(405);
+}
+
+/** What one request to a component run by Micron's own runtime (in-process) did. */
+export interface MicronRun {
+  /** The response's status, or undefined when the invocation failed before it (`outcome` says how). */
+  status: number | undefined;
+  outcome: Invocation['outcome'];
+  /** The guest's stdout and stderr lines. */
+  logs: Invocation['logs'];
+}
+
+/** Deploys nothing and runs `GET pathWithQuery` once on `bytes` in Micron's runtime, as the host would. */
+export async function runInMicron(bytes: Uint8Array, pathWithQuery: string): Promise<MicronRun> {
+  const wit = WitRegistry.fromDirectory(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'wit'));
+  const compiler = new Compiler(wit, hostInterfaces(wit));
+  const built = await compiler.build(bytes);
+  const { prepared } = await compiler.load(bytes, built.meta, (name) => built.files.get(name));
+  const invocation = new Invocation(prepared, 'test', guestPolicy(DEFAULT_LIMITS));
+  const { response, done } = invocation.run(
+    { method: 'GET', pathWithQuery, scheme: 'http', authority: 'localhost', headers: [['host', 'localhost']], body: null, maxBodyBytes: 0 },
+    DEFAULT_LIMITS.deadlineMs,
+  );
+  const status = await response.then(
+    async (r) => (await r.arrayBuffer(), r.status),
+    (e: unknown) => {
+      if (e instanceof InvocationError) return undefined;
+      throw e;
+    },
+  );
+  await done;
+  return { status, outcome: invocation.outcome, logs: invocation.logs };
 }

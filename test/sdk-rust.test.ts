@@ -22,7 +22,7 @@ import { MicronError } from '../host/errors.ts';
 import { Invocation } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
 import { buildRust } from '../sdk/build/rust.ts';
-import { expectJsonApiErrors, expectUpstreamRelayed, isComponent, sdkScratch, startUpstream } from './sdk-examples.ts';
+import { expectJsonApiErrors, expectUpstreamRelayed, isComponent, runInMicron, sdkScratch, startUpstream } from './sdk-examples.ts';
 import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -121,6 +121,25 @@ describe('Rust SDK build', () => {
         await done;
         expect(invocation.stats.memoryPages).toBe(2);
       }
+    },
+    BUILD_TIMEOUT,
+  );
+
+  it.skipIf(rust.skip)(
+    'logs a panic\'s message and place on stderr before the instance aborts',
+    async () => {
+      const dir = path.join(scratch, 'panics');
+      mkdirSync(path.join(dir, 'src'), { recursive: true });
+      writeFileSync(path.join(dir, 'Cargo.toml'), '[package]\nname = "panics"\nedition = "2021"\n');
+      writeFileSync(
+        path.join(dir, 'src', 'lib.rs'),
+        'fn handle(req: micron::Request) -> micron::Response {\n    let n = req.path().len();\n    panic!("boom {} from rust", n);\n}\nmicron::export_handler!(handle);\n',
+      );
+      const { output } = await buildRust(dir);
+      const run = await runInMicron(new Uint8Array(readFileSync(output)), '/abc');
+      expect(run.status).toBeUndefined();
+      expect(run.outcome).toMatchObject({ kind: 'trap' });
+      expect(run.logs).toEqual([{ stream: 'stderr', line: 'panicked: boom 4 from rust at ./src/lib.rs:3:5' }]);
     },
     BUILD_TIMEOUT,
   );

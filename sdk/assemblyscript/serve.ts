@@ -8,7 +8,19 @@
 import { Request } from "./request";
 import { Response } from "./response";
 import { ResponseWriter } from "./response-writer";
+import { logError } from "./log";
 export { cabiRealloc } from "./abi";
+
+/**
+ * AssemblyScript's `abort` (a `throw`, a failed bounds check): writes the
+ * message and its place to stderr, so the host logs them with the request
+ * id, then traps. The transform makes the build use it (`--use abort=`).
+ */
+export function __micronAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
+  const place = fileName !== null ? " at " + fileName + ":" + line.toString() + ":" + column.toString() : "";
+  logError("abort: " + (message !== null ? message : "(no message)") + place);
+  unreachable();
+}
 
 /** Wraps the `incoming-request` handle the host passed in. */
 export function __micronRequest(request: i32): Request {

@@ -54,7 +54,9 @@ const ENTRY_CANDIDATES = ['index.ts', 'assembly/index.ts', 'src/index.ts'];
  * - `--noAssert`: assertions become no-ops (smaller, and an assertion could
  *   only trap anyway).
  * - `--use abort=`: without it the module imports `env.abort`, which a
- *   component cannot satisfy; an abort now traps (`unreachable`).
+ *   component cannot satisfy. The transform then points `abort` at the
+ *   SDK's `__micronAbort`, which writes the message and its place to stderr
+ *   (the host logs it under the request id) and traps.
  * - `--exportStart __micron_start`: no core start function; the transform
  *   runs the top-level code on the first call instead, when the host can
  *   serve imports (so `const key = env("KEY")` at top level works).

@@ -64,6 +64,8 @@ export default class WitExports {
     if (!sdk) {
       throw failure('the entry file does not import the SDK ("micron/sdk/assemblyscript")');
     }
+    // `abort` (a throw, a failed bounds check) logs its message before it traps.
+    this.program?.options?.globalAliases?.set('abort', `${sdk.internalPath}/__micronAbort`);
     const { source, name } = found[0];
     const dir = path.posix.dirname(source.normalizedPath);
     const from = (internalPath) => {

@@ -102,6 +102,27 @@ pub mod __private {
         F: FnOnce(Request) -> R,
         R: IntoResponse,
     {
+        // A panic aborts the instance (`unreachable`); its message and place go to stderr
+        // first, so the host logs them with the request id. (No allocation: the closure is
+        // zero-sized. Every request sets it again: each gets a fresh instance.)
+        std::panic::set_hook(Box::new(|info| {
+            let payload = info.payload();
+            let message = match payload.downcast_ref::<&str>() {
+                Some(s) => s,
+                None => payload.downcast_ref::<String>().map(String::as_str).unwrap_or("(no message)"),
+            };
+            let mut line = String::from("panicked: ");
+            line.push_str(message);
+            if let Some(at) = info.location() {
+                line.push_str(" at ");
+                line.push_str(at.file());
+                line.push(':');
+                crate::text::push_decimal(&mut line, at.line());
+                line.push(':');
+                crate::text::push_decimal(&mut line, at.column());
+            }
+            crate::log::write_str(crate::log::Stream::Stderr, "", &line);
+        }));
         let request = Request::from_handle(request);
         handler(request).into_response().send(response_out);
     }
