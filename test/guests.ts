@@ -11,6 +11,7 @@
  *   body in one go (finished body);
  * - `$head(out, status) -> stream`: sets the response and returns its open
  *   output stream (global `$body` holds the outgoing-body);
+ * - `$head_fields(out, fields, status) -> stream`: the same with the guest's own header set;
  * - `$write(stream, ptr, len) -> ok`: blocking-write-and-flush;
  * - `$finish()`: drops nothing, finishes `$body`;
  * - `$sleep_ms(ms)`: monotonic-clock wait;
@@ -48,9 +49,13 @@ const PRELUDE = `
   (data (i32.const 96) "ok\\n")
 
   (func $head (param $out i32) (param $status i32) (result i32)
-    (local $fields i32) (local $response i32)
+    (local $fields i32)
     (local.set $fields (call $fields_new))
     (call $fields_append (local.get $fields) (i32.const 64) (i32.const 12) (i32.const 80) (i32.const 10) (i32.const 0))
+    (call $head_fields (local.get $out) (local.get $fields) (local.get $status)))
+
+  (func $head_fields (param $out i32) (param $fields i32) (param $status i32) (result i32)
+    (local $response i32)
     (local.set $response (call $response_new (local.get $fields)))
     (drop (call $set_status (local.get $response) (local.get $status)))
     (call $response_body (local.get $response) (i32.const 0))

@@ -19,7 +19,7 @@ import { MicronError } from '../host/errors.ts';
 import { ASSEMBLYSCRIPT_INSTALL_HINT, buildAssemblyScript } from '../sdk/build/assemblyscript.ts';
 import { buildProject, detectLanguage } from '../sdk/build/index.ts';
 import { readChunks } from './helpers.js';
-import { expectJsonApiErrors, expectUpstreamRelayed, isComponent, runInMicron, sdkScratch, startUpstream } from './sdk-examples.ts';
+import { expectJsonApiErrors, expectTrapLogged, expectUpstreamRelayed, isComponent, runInMicron, sdkScratch, startUpstream } from './sdk-examples.ts';
 import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -110,10 +110,7 @@ describe('AssemblyScript SDK build', () => {
           '}\n',
       );
       const { output } = await buildAssemblyScript(dir);
-      const run = await runInMicron(new Uint8Array(readFileSync(output)), '/abc');
-      expect(run.status).toBeUndefined();
-      expect(run.outcome).toMatchObject({ kind: 'trap' });
-      expect(run.logs).toEqual([{ stream: 'stderr', line: 'abort: boom from as /abc at index.ts:3:28' }]);
+      await expectTrapLogged(output, '/abc', 'abort: boom from as /abc at index.ts:3:28');
       expect((await runInMicron(new Uint8Array(readFileSync(output)), '/')).status).toBe(200);
     },
     BUILD_TIMEOUT,

@@ -4,7 +4,7 @@
  * upstream for the proxy examples, and the checks of the example contracts
  * that every language's examples keep alike.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -95,6 +95,14 @@ export interface MicronRun {
   outcome: Invocation['outcome'];
   /** The guest's stdout and stderr lines. */
   logs: Invocation['logs'];
+}
+
+/** Runs `GET pathWithQuery` on the component at `file` in Micron and checks it trapped after writing exactly `stderr`. */
+export async function expectTrapLogged(file: string, pathWithQuery: string, stderr: string): Promise<void> {
+  const run = await runInMicron(new Uint8Array(readFileSync(file)), pathWithQuery);
+  expect(run.status).toBeUndefined();
+  expect(run.outcome).toMatchObject({ kind: 'trap' });
+  expect(run.logs).toEqual([{ stream: 'stderr', line: stderr }]);
 }
 
 /** Deploys nothing and runs `GET pathWithQuery` once on `bytes` in Micron's runtime, as the host would. */

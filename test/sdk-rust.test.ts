@@ -22,7 +22,7 @@ import { MicronError } from '../host/errors.ts';
 import { Invocation } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
 import { buildRust } from '../sdk/build/rust.ts';
-import { expectJsonApiErrors, expectUpstreamRelayed, isComponent, runInMicron, sdkScratch, startUpstream } from './sdk-examples.ts';
+import { expectJsonApiErrors, expectTrapLogged, expectUpstreamRelayed, isComponent, sdkScratch, startUpstream } from './sdk-examples.ts';
 import { checkToolchain, guestToolchain } from './toolchains.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -136,10 +136,7 @@ describe('Rust SDK build', () => {
         'fn handle(req: micron::Request) -> micron::Response {\n    let n = req.path().len();\n    panic!("boom {} from rust", n);\n}\nmicron::export_handler!(handle);\n',
       );
       const { output } = await buildRust(dir);
-      const run = await runInMicron(new Uint8Array(readFileSync(output)), '/abc');
-      expect(run.status).toBeUndefined();
-      expect(run.outcome).toMatchObject({ kind: 'trap' });
-      expect(run.logs).toEqual([{ stream: 'stderr', line: 'panicked: boom 4 from rust at ./src/lib.rs:3:5' }]);
+      await expectTrapLogged(output, '/abc', 'panicked: boom 4 from rust at ./src/lib.rs:3:5');
     },
     BUILD_TIMEOUT,
   );

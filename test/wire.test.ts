@@ -62,17 +62,12 @@ function declaredLengthGuest(declared: string, streamed: boolean): Promise<Uint8
     `
     (local.set $fields (call $fields_new))
     (call $fields_append (local.get $fields) (i32.const 200) (i32.const 14) (i32.const 216) (i32.const ${declared.length}) (i32.const 0))
-    (local.set $response (call $response_new (local.get $fields)))
-    (call $response_body (local.get $response) (i32.const 0))
-    (global.set $body (i32.load (i32.const 4)))
-    (call $body_write (global.get $body) (i32.const 0))
-    (local.set $s (i32.load (i32.const 4)))
-    (call $outparam_set (local.get $out) (i32.const 0) (local.get $response) (i32.const 0) (i64.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+    (local.set $s (call $head_fields (local.get $out) (local.get $fields) (i32.const 200)))
     (drop (call $write (local.get $s) (i32.const 96) (i32.const 3)))
     ${streamed ? '(call $sleep_ms (i32.const 10)) (drop (call $write (local.get $s) (i32.const 96) (i32.const 3)))' : ''}
     (call $drop_output_stream (local.get $s))
     (call $finish)`,
-    { locals: '(local $fields i32) (local $response i32) (local $s i32)', fields: `(data (i32.const 200) "content-length") (data (i32.const 216) "${declared}")` },
+    { locals: '(local $fields i32) (local $s i32)', fields: `(data (i32.const 200) "content-length") (data (i32.const 216) "${declared}")` },
   );
 }
 
