@@ -106,7 +106,13 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     new Promise((ok, fail) => {
       // Node's own header limit (16 KiB by default) would answer 431 without a body; leave room
       // above the configured limit so the app answers with `header_too_large` and a request id.
-      const server = createServer({ maxHeaderSize: limits.maxHeaderBytes + 16 * 1024 }, getRequestListener(appFetch));
+      const handle = getRequestListener(appFetch);
+      const server = createServer({ maxHeaderSize: limits.maxHeaderBytes + 16 * 1024 }, (req, res) => {
+        // HTTP/1.0 allows a request without Host (node refuses one over HTTP/1.1 itself), which
+        // @hono/node-server would answer with a bare 400: give it the address it came in on.
+        if (req.headers.host === undefined) req.headers.host = hostOf(req.socket.localAddress, req.socket.localPort);
+        return handle(req, res);
+      });
       server.keepAliveTimeout = 65_000;
       server.once('error', fail);
       server.listen(port, host, () => {
@@ -169,4 +175,10 @@ async function adminToken(dataDir: string, given: string | undefined): Promise<{
   const token = randomBytes(24).toString('hex');
   await atomicWrite(path, `${token}\n`, 0o600);
   return { token, generated: true };
+}
+
+/** `address:port` as a Host header value (IPv6 in brackets). */
+function hostOf(address: string | undefined, port: number | undefined): string {
+  const a = address ?? 'localhost';
+  return `${a.includes(':') ? `[${a}]` : a}${port ? `:${port}` : ''}`;
 }

@@ -90,6 +90,13 @@ describe('request headers reach the guest as sent', () => {
     expect(res.includes(line)).toBe(true);
   });
 
+  it('routes an HTTP/1.0 request without a Host header by its path, with the address it came in on as authority', async () => {
+    const res = (await rawRequest('GET /inspect/x HTTP/1.0\r\n\r\n')).toString('latin1');
+    expect(res.startsWith('HTTP/1.1 200 OK')).toBe(true);
+    expect(res).toContain('path: /x\n');
+    expect(res).toContain(`authority: 127.0.0.1:${port}\n`);
+  });
+
   it('leaves out the headers that `connection` names, with the fixed hop-by-hop ones', async () => {
     const res = (await rawRequest('GET /inspect/ HTTP/1.1\r\nHost: x\r\nX-Hop: 1\r\nX-Kept: 2\r\nKeep-Alive: timeout=5\r\nConnection: close, X-Hop\r\n\r\n')).toString('latin1');
     expect(res).toContain('header: x-kept: 2\n');
