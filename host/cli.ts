@@ -15,6 +15,11 @@ import type { InvocationRecord } from './observe/invocation-record.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The options of every command that talks to a running host, as help text. */
+const CLIENT_HELP = `  --url URL      admin API address (default http://127.0.0.1:8081, or MICRON_ADMIN_URL)
+  --token TOKEN  admin token (default MICRON_ADMIN_TOKEN, else <data-dir>/admin-token)
+`;
+
 const HELP = `micron — a WebAssembly component host
 
 Usage:
@@ -32,9 +37,7 @@ Usage:
 \`micron <command> --help\` describes one command.
 
 Options for deploy, list, rm, versions, promote, rollback and logs:
-  --url     admin API address (default http://127.0.0.1:8081, or MICRON_ADMIN_URL)
-  --token   admin token (default MICRON_ADMIN_TOKEN, else <data-dir>/admin-token)
-
+${CLIENT_HELP}
 Environment:
   MICRON_DATA_DIR     data directory (default ./.micron)
   MICRON_ADMIN_TOKEN  admin token (else generated at first start and saved in the data dir)
@@ -42,11 +45,6 @@ Environment:
   MICRON_LOG_LEVEL    debug | info | warn | error (default info)
   MICRON_RUSTC        the rustc \`micron build\` uses for Rust (default: Debian's /usr/bin/rustc, then PATH)
   MICRON_GO           the go \`micron build\` uses for Go (default: /usr/lib/go-1.23/bin/go, then PATH)
-`;
-
-const CLIENT_HELP = `
-  --url URL      admin API address (default http://127.0.0.1:8081, or MICRON_ADMIN_URL)
-  --token TOKEN  admin token (default MICRON_ADMIN_TOKEN, else <data-dir>/admin-token)
 `;
 
 /** `micron <command> --help`. */

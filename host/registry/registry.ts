@@ -11,7 +11,7 @@
  * never a cold start caused by the switch itself.
  */
 import { MicronError } from '../errors.js';
-import { checkFunctionName } from '../config.js';
+import { checkFunctionName, parseFunctionConfig } from '../config.js';
 import { type ArtifactMeta, type Compiler, type LoadedComponent, sha256 } from '../compile/compiler.js';
 import type { ModuleCache } from '../compile/module-cache.js';
 import type { FunctionConfig, FunctionRecord, Store, VersionRecord } from './store.js';
@@ -173,7 +173,7 @@ export class Registry {
     const now = new Date().toISOString();
     const prev = this.entries.get(name)?.record ?? (await this.store.getFunction(name));
     const n = prev?.nextVersion ?? 1;
-    const config = given ?? (prev ? currentOf(prev).config : { env: {}, allowedHosts: [] });
+    const config = given ?? (prev ? currentOf(prev).config : parseFunctionConfig(undefined));
     const version: VersionRecord = { id: `v${n}`, digest, size, createdAt: now, config };
     const promoted = promote || !prev?.aliases.latest;
     const record: FunctionRecord = {

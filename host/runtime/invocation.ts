@@ -139,8 +139,8 @@ export class Invocation implements GuestContext, HttpInvocationState {
   private waiter: { resolve: (r: Response) => void; reject: (e: InvocationError) => void } | undefined;
   private onFinish: (() => void) | undefined;
   private startedAt = 0;
-  /** The request method (a response to HEAD declares a length it does not send). */
-  private method = '';
+  /** A response to HEAD declares a length it does not send. */
+  private headRequest = false;
   private connection: { destroy(): void } | null | undefined;
   private deadlineMs = 0;
   private guestMs = 0;
@@ -203,7 +203,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
   private execute(req: GuestRequest, deadlineMs: number): void {
     const t0 = performance.now();
     this.startedAt = t0;
-    this.method = req.method;
+    this.headRequest = req.method === 'HEAD';
     this.connection = req.connection;
     this.deadlineMs = deadlineMs;
     try {
@@ -393,10 +393,12 @@ export class Invocation implements GuestContext, HttpInvocationState {
     const resp = r.val;
     const buf: BodyBuffer | undefined = resp.body?.buffer;
     // A declared content-length must be what the body is: a client would wait for missing bytes.
-    const declared = this.method === 'HEAD' || nullBodyStatus(resp.status) ? undefined : resp.headers.contentLength();
+    const declared = this.headRequest || nullBodyStatus(resp.status) ? undefined : resp.headers.contentLength();
     if (declared !== undefined) {
+      // A complete body (or none, once the guest returned) must match it; one still being written may not pass it.
       const written = buf?.total ?? 0;
-      if ((!buf && finished) || buf?.finished ? written !== declared : written > declared || Number.isNaN(declared)) {
+      const complete = buf ? buf.finished : finished;
+      if (Number.isNaN(declared) || (complete ? written !== declared : written > declared)) {
         this.fail({ kind: 'trap', reason: 'body', message: `the guest declared content-length ${Number.isNaN(declared) ? '(malformed)' : declared} but its body is ${written} bytes` });
         return;
       }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientError, send, type OutboundRequest } from './client.js';
-import { fromFetchError } from './error-code.js';
+import { fromClientError } from './error-code.js';
 
 type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
 const handlers = new Map<string, Handler>();
@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 const request = (path: string, init: Partial<OutboundRequest> = {}): Promise<Awaited<ReturnType<typeof send>>> =>
-  send({ method: 'GET', url: new URL(path, base), headers: [], body: undefined, signal: new AbortController().signal, ...init });
+  send({ method: 'GET', url: new URL(path, base), headers: [], body: new Uint8Array(0), signal: new AbortController().signal, ...init });
 
 async function text(body: ReadableStream<Uint8Array>): Promise<string> {
   return Buffer.from(await new Response(body).arrayBuffer()).toString('latin1');
@@ -76,14 +76,14 @@ describe('outbound client', () => {
   it('refuses a declared content-length that is not the body length, before sending', async () => {
     const e = await request('/never', { method: 'POST', headers: [['content-length', '10']], body: new Uint8Array(3) }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ClientError);
-    expect(fromFetchError(e)).toEqual({ tag: 'HTTP-request-body-size', val: undefined });
+    expect(fromClientError(e)).toEqual({ tag: 'HTTP-request-body-size', val: undefined });
   });
 
   it('times out waiting for the response head (HTTP-response-timeout)', async () => {
     handlers.set('/slow-head', () => undefined);
     const e = await request('/slow-head', { firstByteTimeoutMs: 50 }).catch((x: unknown) => x);
     expect((e as ClientError).code).toBe('FIRST_BYTE_TIMEOUT');
-    expect(fromFetchError(e)).toEqual({ tag: 'HTTP-response-timeout' });
+    expect(fromClientError(e)).toEqual({ tag: 'HTTP-response-timeout' });
   });
 
   it('fails the body when it stalls longer than the between-bytes timeout', async () => {
@@ -114,7 +114,7 @@ describe('outbound client', () => {
   });
 
   it('reports a refused connection with its errno code', async () => {
-    const e = await send({ method: 'GET', url: new URL('http://127.0.0.1:1/'), headers: [], body: undefined, signal: new AbortController().signal }).catch((x: unknown) => x);
-    expect(fromFetchError(e)).toEqual({ tag: 'connection-refused' });
+    const e = await send({ method: 'GET', url: new URL('http://127.0.0.1:1/'), headers: [], body: new Uint8Array(0), signal: new AbortController().signal }).catch((x: unknown) => x);
+    expect(fromClientError(e)).toEqual({ tag: 'connection-refused' });
   });
 });

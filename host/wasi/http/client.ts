@@ -22,8 +22,12 @@ export interface OutboundRequest {
   url: URL;
   /** Header pairs as the guest set them (forbidden ones already left out), values as latin1 strings of their bytes. */
   headers: Iterable<readonly [string, string]>;
-  /** The whole request body, or undefined for none. */
-  body: Uint8Array | undefined;
+  /**
+   * The whole request body (empty for none). It is framed by its length when
+   * it is not empty, when the method normally has a body (not GET or HEAD),
+   * or when the guest declared a length; otherwise no length is sent.
+   */
+  body: Uint8Array;
   /** Aborts the request (the invocation ended, or its deadline passed). */
   signal: AbortSignal;
   /** Longest wait for the connection, ms. */
@@ -78,7 +82,7 @@ export function send(req: OutboundRequest): Promise<OutboundResponse> {
       if (name.toLowerCase() === 'content-length') declared = value;
       else headers.push([name, value]);
     }
-    const length = body?.length ?? 0;
+    const length = body.length;
     if (declared !== undefined && declared.trim() !== String(length)) {
       return reject(new ClientError('CONTENT_LENGTH_MISMATCH', `the request declares content-length ${declared} but its body is ${length} bytes`));
     }
@@ -93,8 +97,7 @@ export function send(req: OutboundRequest): Promise<OutboundResponse> {
     });
     try {
       for (const [name, value] of headers) out.appendHeader(name, value);
-      // A body, or a method that normally has one, is framed by its length; GET and HEAD without one send none.
-      if (body !== undefined || declared !== undefined || !(req.method === 'GET' || req.method === 'HEAD')) out.setHeader('content-length', String(length));
+      if (length > 0 || declared !== undefined || !(req.method === 'GET' || req.method === 'HEAD')) out.setHeader('content-length', String(length));
     } catch (e) {
       // A header node refuses (a character it cannot send): nothing has gone out yet.
       out.once('error', () => undefined);
@@ -134,7 +137,7 @@ export function send(req: OutboundRequest): Promise<OutboundResponse> {
       res.once('close', () => signal.removeEventListener('abort', onAbort));
       resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: pairs(res.rawHeaders), body: bodyOf(res) });
     });
-    out.end(body && body.length > 0 ? body : undefined);
+    out.end(length > 0 ? body : undefined);
   });
 }
 

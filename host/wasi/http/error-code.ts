@@ -30,7 +30,7 @@ export const connectionTimeout = (): ErrorCode => ({ tag: 'connection-timeout' }
  * the closest error-code: node's network errors carry an errno-style `code`,
  * the client's own failures a {@link ClientErrorCode}.
  */
-export function fromFetchError(e: unknown): ErrorCode {
+export function fromClientError(e: unknown): ErrorCode {
   const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
   const code = (e as { code?: string })?.code ?? cause?.code;
   switch (code) {

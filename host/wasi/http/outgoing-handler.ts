@@ -8,7 +8,7 @@ import type { GuestContext } from '../context.js';
 import { InputStream } from '../io/streams.js';
 import { pumpInto } from './body.js';
 import { type OutboundResponse, send as sendRequest } from './client.js';
-import { type ErrorCode, fromFetchError, requestDenied, requestUriInvalid } from './error-code.js';
+import { type ErrorCode, fromClientError, requestDenied, requestUriInvalid } from './error-code.js';
 import { FORBIDDEN_HEADERS, Fields, hopByHop } from './fields.js';
 import {
   FutureIncomingResponse,
@@ -56,13 +56,15 @@ function buildUrl(req: OutgoingRequest): URL | undefined {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 function nsToMs(ns: bigint | undefined): number | undefined {
   return ns === undefined ? undefined : Math.max(1, Number(ns / 1_000_000n));
 }
 
 async function send(cx: GuestContext, req: OutgoingRequest, url: URL, options: RequestOptions | undefined): Promise<Res<IncomingResponse, ErrorCode>> {
   const method = methodToString(req.method);
-  let body: Uint8Array | undefined;
+  let body: Uint8Array = EMPTY;
   const buf = req.body?.buffer;
   if (buf) {
     if (!buf.finished && !buf.failure) {
@@ -70,8 +72,7 @@ async function send(cx: GuestContext, req: OutgoingRequest, url: URL, options: R
       await Promise.race([buf.whenDone(), new Promise((resolve) => cx.signal.addEventListener('abort', resolve, { once: true }))]);
     }
     if (buf.failure) return { tag: 'err', val: { tag: 'HTTP-request-error' } };
-    const bytes = buf.takeBuffered();
-    if (bytes.length > 0 || (method !== 'GET' && method !== 'HEAD')) body = bytes;
+    body = buf.takeBuffered();
   }
   let res: OutboundResponse;
   try {
@@ -86,7 +87,7 @@ async function send(cx: GuestContext, req: OutgoingRequest, url: URL, options: R
       betweenBytesTimeoutMs: nsToMs(options?.betweenBytesTimeout),
     });
   } catch (e) {
-    return { tag: 'err', val: fromFetchError(e) };
+    return { tag: 'err', val: fromClientError(e) };
   }
   const stream = new InputStream();
   pumpInto(res.body, stream, cx.policy.maxOutboundResponseBytes);

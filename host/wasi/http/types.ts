@@ -345,12 +345,10 @@ export const types = {
   },
   '[static]outgoing-body.finish': (_cx: GuestContext, body: OutgoingBody, trailers: Fields | undefined) => {
     void trailers;
-    if (body.buffer.failure) return { tag: 'err', val: { tag: 'internal-error', val: body.buffer.failure.message } };
+    // A body that failed already, or that is short of its declared content-length, fails here.
     body.buffer.finish();
-    // Finishing short of a declared content-length fails the body.
-    const failed = body.buffer.failure as Error | undefined;
-    if (failed) return { tag: 'err', val: { tag: 'internal-error', val: failed.message } };
-    return OK_UNIT;
+    const failed = body.buffer.failure;
+    return failed ? { tag: 'err', val: { tag: 'internal-error', val: failed.message } } : OK_UNIT;
   },
 
   '[method]future-incoming-response.subscribe': (_cx: GuestContext, self: FutureIncomingResponse): Pollable =>

@@ -56,14 +56,14 @@ export function unavailable(why: string): OutboundFailure {
 }
 
 /**
- * A failure of the host's fetch. Node reports network failures as
- * `TypeError('fetch failed')` whose `cause` carries the system's message
- * (`connect ECONNREFUSED 127.0.0.1:1`, `getaddrinfo ENOTFOUND x`); a
- * TypeError without a cause is a request fetch refuses to make.
+ * A failure of the host's outbound client (host/wasi/http/client.ts): a
+ * request it refuses to send (node's TypeError for a header it cannot write,
+ * a body that is not its declared content-length) is an invalid request;
+ * anything else failed on the way (`connect ECONNREFUSED 127.0.0.1:1`,
+ * `getaddrinfo ENOTFOUND x`, a timeout, a cut-off response).
  */
-export function fromFetchError(url: URL, error: unknown): OutboundFailure {
-  const cause = (error as { cause?: { message?: unknown } } | undefined)?.cause;
-  if (error instanceof TypeError && cause === undefined) return invalidRequest(error.message);
-  const detail = typeof cause?.message === 'string' && cause.message ? cause.message : error instanceof Error ? error.message : String(error);
+export function fromClientError(url: URL, error: unknown): OutboundFailure {
+  if (error instanceof TypeError || (error as { code?: unknown } | undefined)?.code === 'CONTENT_LENGTH_MISMATCH') return invalidRequest((error as Error).message);
+  const detail = error instanceof Error ? error.message : String(error);
   return new OutboundFailure('connection', `micron: outbound request to ${url.href} failed: ${detail}`);
 }

@@ -26,7 +26,7 @@ import { isAllowed } from '../http/outgoing-handler.ts';
 import { send as sendRequest } from '../http/client.ts';
 import { FORBIDDEN_HEADERS, hopByHop } from '../http/fields.ts';
 import { readWhole } from '../http/body.ts';
-import { denied, fromFetchError, OutboundFailure, requestTooLarge, responseTooLarge, timedOut, unavailable } from './error.ts';
+import { denied, fromClientError, OutboundFailure, requestTooLarge, responseTooLarge, timedOut, unavailable } from './error.ts';
 import { encodeResponse, parseRequest, type WireRequest } from './wire.ts';
 
 /** The import module name of the interface. */
@@ -206,11 +206,10 @@ async function send(request: WireRequest, policy: OutboundPolicy, signal: AbortS
   const failure = (error: unknown): OutboundFailure | undefined => {
     if (signal.aborted) return undefined;
     if (timeout?.aborted) return timedOut(url, timeoutMs);
-    return error instanceof OutboundFailure ? error : fromFetchError(url, error);
+    return error instanceof OutboundFailure ? error : fromClientError(url, error);
   };
   try {
-    const hasBody = request.body.length > 0 || (method !== 'GET' && method !== 'HEAD');
-    const res = await sendRequest({ method, url, headers, body: hasBody ? request.body : undefined, signal: abort });
+    const res = await sendRequest({ method, url, headers, body: request.body, signal: abort });
     const declared = Number(res.headers.find(([name]) => name === 'content-length')?.[1] ?? NaN);
     const limit = policy.maxOutboundResponseBytes;
     if (declared > limit) {
