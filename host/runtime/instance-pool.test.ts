@@ -1,7 +1,7 @@
 import { parse } from '@bytecodealliance/jco';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_EXPORT_PREFIX } from '../compile/instrument.js';
-import { InstancePool, type PooledInstance } from './instance-pool.js';
+import { imageRuns, InstancePool, type PooledInstance } from './instance-pool.js';
 
 /**
  * A module shaped like a reusable guest: its state is a memory, a mutable
@@ -68,5 +68,52 @@ describe('InstancePool', () => {
     call(reused, 'bump');
     expect(call(reused, 'viaTable')).toBe(1);
     expect(p.stats()).toMatchObject({ created: 2, reused: 1, discarded: 1 });
+  });
+
+  it('restores a memory image made of distant data segments, and zeroes what the guest wrote around them', async () => {
+    // Shaped like a compiled guest: data far into the memory (past a zero "stack"), another segment near the end.
+    const imaged = new WebAssembly.Module(
+      (await parse(`(module
+        (import "micron:pool" "memory" (memory 2))
+        (data (i32.const 70000) "\\01\\02\\00\\03")
+        (data (i32.const 131000) "tail"))`)) as Uint8Array<ArrayBuffer>,
+    );
+    const p = new InstancePool(
+      () => {
+        const memory = new WebAssembly.Memory({ initial: 2 });
+        return { exports: new WebAssembly.Instance(imaged, { 'micron:pool': { memory } }).exports as Record<string, unknown>, memory };
+      },
+      () => [],
+    );
+    const a = p.acquire();
+    const fresh = new Uint8Array(a.memory.buffer).slice();
+    const u8 = new Uint8Array(a.memory.buffer);
+    u8.fill(9, 0, 1000); // the "stack"
+    u8.fill(9, 69990, 70010); // over and around the first segment
+    u8[131003] = 0; // inside the second
+    u8.fill(9, 131070, 131072); // the last bytes
+    p.release(a);
+    const again = p.takeIdle()!;
+    expect(again === a).toBe(true);
+    expect(Buffer.compare(new Uint8Array(again.memory.buffer), fresh)).toBe(0);
+  });
+});
+
+describe('imageRuns', () => {
+  it('keeps the non-zero stretches, joined across short zero gaps and split at long ones', () => {
+    const u8 = new Uint8Array(4096);
+    u8.set([1, 0, 2], 10); // one run: 10..12
+    u8[12 + 256 + 1] = 3; // 256 zeros after 12: still the same run
+    u8[2000] = 4; // far away: a run of its own
+    u8[4095] = 5; // at the end
+    const runs = imageRuns(u8);
+    expect(runs.map((r) => [r.at, r.bytes.length])).toEqual([
+      [10, 260],
+      [2000, 1],
+      [4095, 1],
+    ]);
+    expect(Array.from(runs[0]!.bytes.subarray(0, 3))).toEqual([1, 0, 2]);
+    expect(runs[0]!.bytes[259]).toBe(3);
+    expect(imageRuns(new Uint8Array(100))).toEqual([]);
   });
 });

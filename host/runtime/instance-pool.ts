@@ -46,11 +46,25 @@ export interface PooledInstance {
   attached?: unknown;
 }
 
+/**
+ * The memory right after instantiation, as its non-zero stretches: the reset
+ * zeroes the whole memory and writes these back. Most of a compiled guest's
+ * image is zero (Rust's 64 KiB stack sits below its data), and copying a
+ * whole prefix image would read all of it on every reset.
+ */
 interface Pristine {
-  /** Memory contents up to the last non-zero byte; the rest is zero. */
-  image: Uint8Array;
+  runs: ImageRun[];
+  /** The memory's size in bytes. */
   bytes: number;
 }
+
+interface ImageRun {
+  at: number;
+  bytes: Uint8Array;
+}
+
+/** Zero bytes inside one run before it is split in two (a `set` call costs more than copying this many bytes). */
+const RUN_GAP_BYTES = 256;
 
 /** Pool statistics. */
 export interface InstancePoolStats {
@@ -118,8 +132,9 @@ export class InstancePool {
       this.discarded++;
       return;
     }
-    u8.set(p.image);
-    u8.fill(0, p.image.length);
+    u8.fill(0);
+    const runs = p.runs;
+    for (let i = 0; i < runs.length; i++) u8.set(runs[i]!.bytes, runs[i]!.at);
     for (let i = 0; i < inst.globals.length; i++) inst.globals[i]!.value = inst.initialGlobals[i];
     for (let i = 0; i < inst.tables.length; i++) {
       const t = inst.tables[i]!;
@@ -140,11 +155,24 @@ function tablesGrew(tables: WebAssembly.Table[], initial: unknown[][]): boolean 
 }
 
 function capture(inst: PooledInstance): Pristine {
-  const u8 = new Uint8Array(inst.memory.buffer);
-  let end = u8.length;
-  while (end > 0 && u8[end - 1] === 0) end--;
-  return {
-    image: u8.slice(0, end),
-    bytes: u8.length,
-  };
+  return { runs: imageRuns(new Uint8Array(inst.memory.buffer)), bytes: inst.memory.buffer.byteLength };
+}
+
+/** The non-zero stretches of `u8` (copied), split where more than {@link RUN_GAP_BYTES} zero bytes lie between them. */
+export function imageRuns(u8: Uint8Array): ImageRun[] {
+  const runs: ImageRun[] = [];
+  let i = 0;
+  while (i < u8.length) {
+    if (u8[i] === 0) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let last = i;
+    // Look on while the zeros since the last non-zero byte (i - last - 1) are within the gap.
+    for (; i < u8.length && i - last - 1 <= RUN_GAP_BYTES; i++) if (u8[i] !== 0) last = i;
+    runs.push({ at: start, bytes: u8.slice(start, last + 1) });
+    i = last + 1;
+  }
+  return runs;
 }
