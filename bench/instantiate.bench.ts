@@ -22,7 +22,7 @@
  * Run alone: `node --import ./host/loader/register.mjs bench/instantiate.bench.ts` (BENCH_QUICK=1 for a short run).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -182,7 +182,7 @@ export async function runInstantiateBench(opts: InstantiateOptions): Promise<Ins
         heapBytes: gc && t.keep ? await heapPerInstance(gc, t.keep, opts.heapInstances) : undefined,
       });
     }
-    rows.push(handler);
+    rows.push(...handler);
     return { rows, markdown: render(rows, opts, built.meta.instrumented.length > 0) };
   } finally {
     await rm(jcoDir, { recursive: true, force: true });
@@ -197,7 +197,7 @@ const HANDLER_TASK = '(e) Micron public handler, in-process (routing, admission,
  * @hono/node-server's lightweight `Request`/`Response` globals, as
  * `micron serve` does, which would change what (c') measures.
  */
-async function benchPublicHandler(bytes: Uint8Array, opts: InstantiateOptions): Promise<InstantiateRow> {
+async function benchPublicHandler(bytes: Uint8Array, opts: InstantiateOptions): Promise<InstantiateRow[]> {
   getRequestListener(() => new Response(null)); // installs node-server's globals, as serving does
   const dataDir = await mkdtemp(join(tmpdir(), 'micron-bench-handler-'));
   trackDir(dataDir);
@@ -226,7 +226,7 @@ async function benchPublicHandler(bytes: Uint8Array, opts: InstantiateOptions): 
     if (!r || r.error) throw new Error(`${HANDLER_TASK} failed: ${r?.error?.message ?? 'no result'}`);
     const l = r.latency;
     const records = recordMeans(host.records('hello', { limit: 200 }));
-    return {
+    const backToBack: InstantiateRow = {
       name: HANDLER_TASK,
       samples: l.samples.length,
       p50Us: (l.p50 ?? NaN) * 1000,
@@ -235,10 +235,56 @@ async function benchPublicHandler(bytes: Uint8Array, opts: InstantiateOptions): 
       heapBytes: undefined,
       ...(records ? { records } : {}),
     };
+    return [backToBack, handlerBetweenSyscalls(call, opts.timeMs)];
   } finally {
     await host.close();
     await rm(dataDir, { recursive: true, force: true });
     trackDir(dataDir, false);
+  }
+}
+
+const BETWEEN_SYSCALLS_TASK = "(e') (e) with two 1-byte writes to /dev/null between calls, the handler timed alone";
+
+/**
+ * Task (e'): the public handler called as in (e), but with two small
+ * synchronous writes to /dev/null before each call, timed around the call
+ * only. Between two requests a server runs node's HTTP code and the
+ * kernel's (a read, a write, an epoll); these two system calls stand in for
+ * that in miniature, leaving the handler to start with caches and branch
+ * predictors that other code has used. How much slower (e') is than (e)
+ * shows how much of the handler's cost comes from the code and data it
+ * touches rather than from the work it does: the under-load growth the HTTP
+ * bench's timed handler shows, without the HTTP bench's noise.
+ */
+function handlerBetweenSyscalls(call: () => void, timeMs: number): InstantiateRow {
+  const fd = openSync('/dev/null', 'w');
+  try {
+    const round = (n: number, times?: Float64Array): void => {
+      for (let i = 0; i < n; i++) {
+        writeSync(fd, 'x');
+        writeSync(fd, 'y');
+        const t0 = performance.now();
+        call();
+        if (times) times[i] = performance.now() - t0;
+      }
+    };
+    round(2000); // warm-up
+    // Calls that fit the task's time at about 20 µs a call (handler and writes), at most 200,000.
+    const n = Math.min(200_000, Math.max(1000, Math.round((timeMs * 1000) / 20)));
+    const times = new Float64Array(n);
+    round(n, times);
+    const sorted = times.slice().sort();
+    const sum = times.reduce((a, b) => a + b, 0);
+    return {
+      name: BETWEEN_SYSCALLS_TASK,
+      samples: n,
+      p50Us: sorted[Math.floor(n * 0.5)]! * 1000,
+      p99Us: sorted[Math.floor(n * 0.99)]! * 1000,
+      meanUs: (sum / n) * 1000,
+      heapBytes: undefined,
+    };
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -304,6 +350,7 @@ function render(rows: InstantiateRow[], opts: InstantiateOptions, instrumented: 
       : '',
     '(b) returns each memory to the pool, as a finished request does (the release zeroes it). (c) includes the request/response resources, the body stream and reading the `Response` body; it releases its instance, so no heap figure. (d) is the instantiate call only (its import object is built once, outside timing).',
     "(e) is everything Micron adds to a request in `micron serve` except node's HTTP work: a Hono app call as @hono/node-server makes it (node's parsed request in `env.incoming`, node-server's lightweight `Response`), with routing, the concurrency slot, the invocation, the record, metrics and the per-invocation log line (built, then dropped by the sink). Compare it with the HTTP bench's calibration rows (bare Hono plus a busy loop of N µs).",
+    "(e') is (e) with two 1-byte writes to /dev/null before each call (node's and the kernel's work between two requests, in miniature), the call timed alone: its growth over (e) is what the code and data the handler touches cost when other code ran in between, the effect the HTTP bench's timed handler shows under load.",
     ...rows.filter((r) => r.records).map((r) => `${r.name.slice(0, 3)}'s own invocation records: ${describeMeans(r.records!)} (whole µs each); the HTTP bench gives the same figures under load.`),
   ].filter(Boolean);
   return `## Instantiation (in-process, components/hello)\n\n${table}\n\n${notes.join('\n')}\n`;
