@@ -115,7 +115,7 @@ async function partA(bytes: Uint8Array, native: Watchdog | undefined): Promise<s
 
 async function partB(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'micron-bench-deadlines-'));
-  const host = await createHost({ dataDir: dir, adminToken: 't', log: false, observe: false });
+  const host = await createHost({ dataDir: dir, adminToken: 'bench-admin-token-0123', log: false, observe: false });
   try {
     await host.deploy('hello', new Uint8Array(readFileSync(join(ROOT, 'components/hello/hello.wasm'))));
     const request = async (): Promise<void> => {
@@ -197,7 +197,7 @@ function get(port: number, path: string): Promise<{ status: number; ms: number }
 async function partD(): Promise<string> {
   const kind = watchdog.kind;
   const dir = mkdtempSync(join(tmpdir(), 'micron-bench-deadlines-'));
-  const host = await createHost({ dataDir: dir, adminToken: 't', log: false });
+  const host = await createHost({ dataDir: dir, adminToken: 'bench-admin-token-0123', log: false });
   try {
     const deadline = 200;
     await host.deploy('spin', await buildGuest(GUESTS.spin.body), { limits: { deadlineMs: deadline } });

@@ -43,7 +43,7 @@ function unique(bytes: Uint8Array, n: number): Uint8Array {
 const sources = new Map(COMPONENTS.map((c) => [c, new Uint8Array(readFileSync(join(ROOT, 'components', c, `${c}.wasm`)))]));
 const dataDir = await mkdtemp(join(tmpdir(), 'micron-bench-deploy-'));
 trackDir(dataDir);
-const host = await createHost({ dataDir, adminToken: 'bench', log: false, observe: false });
+const host = await createHost({ dataDir, adminToken: 'bench-admin-token-0123', log: false, observe: false });
 const samples = new Map<string, number[]>();
 let counter = 0;
 try {

@@ -37,6 +37,7 @@ import { Compiler } from '../host/compile/compiler.ts';
 import { coreModuleImports, readComponent } from '../host/compile/component-binary.ts';
 import { DEFAULT_LIMITS } from '../host/config.ts';
 import { createHost } from '../host/index.ts';
+import { TRUSTED_INCOMING } from '../host/server/public.ts';
 import { guestPolicy } from '../host/runtime/runtime.ts';
 import { Invocation, type GuestRequest } from '../host/runtime/invocation.ts';
 import { hostInterfaces } from '../host/wasi/imports.ts';
@@ -202,15 +203,17 @@ async function benchPublicHandler(bytes: Uint8Array, opts: InstantiateOptions): 
   const dataDir = await mkdtemp(join(tmpdir(), 'micron-bench-handler-'));
   trackDir(dataDir);
   // The log line is built as in production and handed to a sink that drops it.
-  const host = await createHost({ dataDir, adminToken: 'bench', log: () => undefined });
+  const host = await createHost({ dataDir, adminToken: 'bench-admin-token-0123', log: () => undefined });
   try {
     await host.deploy('hello', bytes);
-    // What node's http parser hands @hono/node-server for `GET /hello/` (the fields the app reads).
+    // What node's http parser hands @hono/node-server for `GET /hello/` (the fields the app reads),
+    // marked as host.listen() marks the requests of its own listener.
     const incoming = {
       method: 'GET',
       url: '/hello/',
       headers: { host: 'localhost:8080', 'user-agent': 'bench', accept: '*/*' },
       rawHeaders: ['Host', 'localhost:8080', 'User-Agent', 'bench', 'Accept', '*/*'],
+      [TRUSTED_INCOMING]: true,
     };
     const env = { incoming };
     const request = new Request('http://localhost:8080/hello/');

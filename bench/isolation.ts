@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const TOKEN = 'bench-isolation';
+const TOKEN = 'bench-isolation-token';
 const seconds = Number(process.env.BENCH_DURATION ?? 8);
 
 async function main(): Promise<void> {

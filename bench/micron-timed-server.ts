@@ -23,12 +23,13 @@
  * bench removes it). Stops on SIGTERM.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { createHost } from '../host/index.ts';
+import { TRUSTED_INCOMING } from '../host/server/public.ts';
 import { recordMeans, type RecordMeans } from './record-means.ts';
 import { listenStats } from './stats-port.ts';
 
@@ -49,7 +50,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = process.env.BENCH_DATA_DIR;
 if (!dataDir) throw new Error('BENCH_DATA_DIR must name a directory for the host');
 
-const host = await createHost({ dataDir, adminToken: 'bench' });
+const host = await createHost({ dataDir, adminToken: 'bench-admin-token-0123' });
 await host.deploy('hello', readFileSync(join(ROOT, 'components/hello/hello.wasm')));
 
 // Totals in a typed array: a double kept in a `let` is boxed on every store.
@@ -67,8 +68,12 @@ const statsPort = await listenStats(
   (): HandlerStats => ({ requests: totals[1]!, handlerUs: totals[0]! * 1000, records: recordMeans(host.records('hello', { limit: RECORDS })) }),
 );
 
-// As host.listen() makes its servers, with the timed listener.
-const server = createServer({ maxHeaderSize: host.limits.maxHeaderBytes + 16 * 1024 }, getRequestListener(timed));
+// As host.listen() makes its servers (its requests marked as coming straight from node), with the timed listener.
+const listener = getRequestListener(timed);
+const server = createServer({ maxHeaderSize: host.limits.maxHeaderBytes + 16 * 1024 }, (req, res) => {
+  (req as IncomingMessage & { [TRUSTED_INCOMING]?: true })[TRUSTED_INCOMING] = true;
+  return listener(req, res);
+});
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => {
   const ports = { public: (server.address() as AddressInfo).port, stats: statsPort };

@@ -65,7 +65,7 @@ async function variant(name: string, options: HostOptions, logLevel: string): Pr
   const saved = process.env.MICRON_LOG_LEVEL;
   process.env.MICRON_LOG_LEVEL = logLevel;
   try {
-    const host = await createHost({ dataDir: dir, adminToken: 'bench', ...options });
+    const host = await createHost({ dataDir: dir, adminToken: 'bench-admin-token-0123', ...options });
     await host.deploy('hello', HELLO);
     return { name, host, dir, perSecond: [], cpuUs: [] };
   } finally {

@@ -34,7 +34,7 @@ import { buildGuest, GUESTS } from '../test/guests.ts';
 import { markdownTable, num } from './table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const TOKEN = 'soak-token';
+const TOKEN = 'soak-admin-token-0123';
 
 /** Options of {@link runSoak}. */
 export interface SoakOptions {

@@ -10,6 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { HostLimits } from './config.js';
 import { MicronError } from './errors.js';
 import { createHost } from './host.js';
+import { atomicWrite } from './registry/store.js';
 import { API_HEADER } from './server/admin.js';
 import type { InvocationRecord } from './observe/invocation-record.js';
 
@@ -275,26 +276,43 @@ async function serve(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-/** Deploys every example in components/ that has a built .wasm and is not deployed yet. */
+/**
+ * Deploys the examples in components/ that have a built .wasm and were never
+ * deployed to this data dir: the ones deployed are remembered in
+ * `examples-deployed` there, so an example the operator removed stays
+ * removed, and a new example (a later release) is deployed once.
+ */
 async function deployExamples(host: Awaited<ReturnType<typeof createHost>>): Promise<void> {
   const dir = join(ROOT, 'components');
   if (!existsSync(dir)) return;
-  const existing = new Set((await host.list()).map((f) => f.name));
-  const todo = readdirSync(dir)
+  const examples = readdirSync(dir)
     .sort()
-    .filter((name) => !existing.has(name) && existsSync(join(dir, name, `${name}.wasm`)));
-  if (todo.length === 0) return;
+    .filter((name) => existsSync(join(dir, name, `${name}.wasm`)));
+  const existing = new Set((await host.list()).map((f) => f.name));
+  const seenPath = join(host.dataDir, 'examples-deployed');
+  let seen: Set<string>;
+  try {
+    seen = new Set(JSON.parse(await fs.readFile(seenPath, 'utf8')) as string[]);
+  } catch {
+    // None yet (a first start, or a data dir from before the file existed): what is stored counts as deployed.
+    seen = new Set(examples.filter((n) => existing.has(n)));
+  }
+  const remember = (): Promise<void> => atomicWrite(seenPath, `${JSON.stringify([...seen].sort())}\n`);
+  const todo = examples.filter((name) => !existing.has(name) && !seen.has(name));
+  if (todo.length === 0) return remember();
   // Only a first start (or a new example) gets here: later starts find them stored. Say what the wait is for.
   process.stderr.write(`micron: deploying ${todo.length} example${todo.length === 1 ? '' : 's'} from components/ before listening (transpiled once; later starts reuse them) …\n`);
   for (const name of todo) {
     const t0 = performance.now();
     try {
       const d = await host.deploy(name, new Uint8Array(await fs.readFile(join(dir, name, `${name}.wasm`))));
+      seen.add(name);
       process.stderr.write(`micron: example ${name} deployed (${d.version}, ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
     } catch (e) {
       process.stderr.write(`micron: example ${name} was not deployed: ${(e as Error).message}\n`);
     }
   }
+  await remember();
 }
 
 interface Client {

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,15 +16,16 @@ import { WitRegistry } from './abi/wit.js';
 import { Compiler } from './compile/compiler.js';
 import { ModuleCache, type ModuleCacheStats } from './compile/module-cache.js';
 import { parseFunctionConfig, resolveLimits, type HostLimits, type HostOptions } from './config.js';
+import { MicronError } from './errors.js';
 import { Logger, parseLogLevel } from './observe/logger.js';
 import { Observer, resolveObserveOptions } from './observe/observer.js';
 import { Registry, type DeployOptions, type DeployResult, type FunctionInfo, type PromoteResult, type VersionInfo } from './registry/registry.js';
 import type { InvocationRecord } from './observe/invocation-record.js';
 import type { RecordQuery } from './observe/invocation-records.js';
 import { FsStore, atomicWrite, type FunctionConfig } from './registry/store.js';
-import { Runtime } from './runtime/runtime.js';
+import { newRequestId, REQUEST_ID_HEADER, Runtime } from './runtime/runtime.js';
 import { createAdminApp } from './server/admin.js';
-import { createPublicApp } from './server/public.js';
+import { createPublicApp, TRUSTED_INCOMING } from './server/public.js';
 import { hostInterfaces } from './wasi/imports.js';
 
 /** The WIT directory shipped with the package. */
@@ -62,6 +64,8 @@ export interface Host {
   readonly adminApp: Hono;
   /** The admin token in use. */
   readonly adminToken: string;
+  /** The data directory (absolute). */
+  readonly dataDir: string;
   /** True when the token was generated at this start (the CLI prints it once). */
   readonly adminTokenGenerated: boolean;
   /** Effective limits. */
@@ -87,12 +91,12 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
   const observeOptions = options.observe === false ? undefined : resolveObserveOptions(options.observe === true ? undefined : options.observe);
 
   const store = await FsStore.open(dataDir);
-  const { token, generated } = await adminToken(dataDir, options.adminToken ?? process.env.MICRON_ADMIN_TOKEN);
+  const { token, generated } = await adminToken(dataDir, options.adminToken ?? process.env.MICRON_ADMIN_TOKEN, logger);
 
   sharedWit ??= WitRegistry.fromDirectory(WIT_DIR);
   const compiler = new Compiler(sharedWit, hostInterfaces(sharedWit), limits.memoryPages);
   const cache = new ModuleCache(limits.moduleCacheBytes);
-  const registry = new Registry(store, compiler, cache);
+  const registry = new Registry(store, compiler, cache, logger);
   await registry.init();
   const observer = observeOptions && new Observer(observeOptions, logger, () => cache.stats(), () => registry.size);
   if (observer) registry.onRemoved((name) => observer.forget(name));
@@ -111,9 +115,11 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
         // HTTP/1.0 allows a request without Host (node refuses one over HTTP/1.1 itself), which
         // @hono/node-server would answer with a bare 400: give it the address it came in on.
         if (req.headers.host === undefined) req.headers.host = hostOf(req.socket.localAddress, req.socket.localPort);
+        (req as IncomingMessage & { [TRUSTED_INCOMING]?: true })[TRUSTED_INCOMING] = true;
         return handle(req, res);
       });
       server.keepAliveTimeout = 65_000;
+      server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger));
       server.once('error', fail);
       server.listen(port, host, () => {
         server.off('error', fail);
@@ -123,10 +129,17 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     });
 
   return {
-    deploy: async (name, component, config, opts) => registry.deploy(name, component, config === undefined ? undefined : parseFunctionConfig(config), opts),
+    deploy: async (name, component, config, opts) => {
+      // The same upload limit as the admin API's, so an embedder's deploy path is no way around it.
+      if (component.length > limits.uploadBytes) {
+        throw new MicronError('payload_too_large', `the component is ${component.length} bytes; the upload limit is ${limits.uploadBytes} (limits.uploadBytes)`);
+      }
+      return registry.deploy(name, component, config === undefined ? undefined : parseFunctionConfig(config), opts);
+    },
     versions: async (name) => registry.versions(name),
-    promote: (name, version) => registry.promote(name, version),
-    rollback: (name, version) => registry.rollback(name, version),
+    // async: a bad name or version rejects the promise instead of throwing before one exists.
+    promote: async (name, version) => registry.promote(name, version),
+    rollback: async (name, version) => registry.rollback(name, version),
     records: (name, query = {}) => observer?.records.query(name, { limit: 100, ...query }).records ?? [],
     remove: async (name) => registry.remove(name),
     list: () => registry.list(),
@@ -136,6 +149,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     app,
     adminApp,
     adminToken: token,
+    dataDir,
     adminTokenGenerated: generated,
     limits,
     cacheStats: () => cache.stats(),
@@ -161,10 +175,32 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
   };
 }
 
-/** The admin token: given, or read from the data dir, or generated and saved there (mode 0600). */
-async function adminToken(dataDir: string, given: string | undefined): Promise<{ token: string; generated: boolean }> {
-  if (given) return { token: given, generated: false };
+/** Shortest admin token accepted: a guessable token would open the admin API (deploys run code) to anyone who can reach it. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+/**
+ * The admin token: given, or read from the data dir, or generated and saved
+ * there (mode 0600). A given token shorter than {@link MIN_ADMIN_TOKEN_LENGTH}
+ * is refused; one that differs from a token file in the data dir is used, and
+ * the file (which the CLI reads when it has no token) is reported as stale.
+ */
+async function adminToken(dataDir: string, given: string | undefined, logger: Logger): Promise<{ token: string; generated: boolean }> {
   const path = join(dataDir, 'admin-token');
+  if (given !== undefined && given !== '') {
+    if (given.length < MIN_ADMIN_TOKEN_LENGTH || /\s/.test(given)) {
+      throw new MicronError('invalid_config', `the admin token must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without spaces (got ${given.length}); for example: openssl rand -hex 24`);
+    }
+    let saved: string | undefined;
+    try {
+      saved = (await fs.readFile(path, 'utf8')).trim();
+    } catch {
+      saved = undefined;
+    }
+    if (saved && saved !== given) {
+      logger.warn('the admin-token file in the data dir is not the token in use (MICRON_ADMIN_TOKEN or the adminToken option wins); clients that read the file will be refused', { file: path });
+    }
+    return { token: given, generated: false };
+  }
   try {
     const saved = (await fs.readFile(path, 'utf8')).trim();
     if (saved) return { token: saved, generated: false };
@@ -175,6 +211,34 @@ async function adminToken(dataDir: string, given: string | undefined): Promise<{
   const token = randomBytes(24).toString('hex');
   await atomicWrite(path, `${token}\n`, 0o600);
   return { token, generated: true };
+}
+
+/**
+ * What node's HTTP parser refused before any app saw the request (headers
+ * or target past node's own limit, a malformed request line, an unknown
+ * method): answered like every other refusal, JSON with a request id and
+ * logged under it, instead of node's bare status line.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const code = tooLarge ? 'header_too_large' : 'bad_request';
+  const message = tooLarge
+    ? 'the request target and headers are larger than the host accepts'
+    : status === 408
+      ? 'the request was not received in time'
+      : `the request is malformed (${err.code ?? 'parse error'})`;
+  const requestId = newRequestId();
+  logger.info('request refused', { requestId, status, code, detail: err.code ?? err.message });
+  const body = JSON.stringify({ error: { code, message, requestId } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `${REQUEST_ID_HEADER}: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** `address:port` as a Host header value (IPv6 in brackets). */

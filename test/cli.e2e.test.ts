@@ -13,7 +13,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runCli, spawnCli } from './cli-process.ts';
+import { cliEnv, ROOT, runCli, spawnCli } from './cli-process.ts';
 
 const HELLO = 'components/hello/hello.wasm';
 const HELLO_BODY = 'Hello from Micron!\n';
@@ -170,6 +170,13 @@ describe('micron usage mistakes', () => {
     expect(range.code).toBe(1);
     expect(range.stderr).toContain('micron: invalid_config: limit "deadlineMs" must be at most 2147483647 ms');
     expect(range.stderr).not.toMatch(STACK_LINE);
+  });
+
+  it('refuses to serve with a guessable MICRON_ADMIN_TOKEN (under 16 characters)', async () => {
+    const r = await runCli(['serve', '--data-dir', tempDir(), '--port', '0', '--admin-port', '0', '--no-examples'], cliEnv([], { MICRON_ADMIN_TOKEN: 'x' }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('micron: invalid_config: the admin token must be at least 16 characters');
+    expect(r.stderr).not.toMatch(STACK_LINE);
   });
 });
 
@@ -356,7 +363,21 @@ describe('`micron serve` without --no-examples (what `npm start` runs)', () => {
         const listed = await runCli(['list', '--json', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', token]);
         expect(listed.code, `micron list failed: ${listed.stderr}`).toBe(0);
         const names = (JSON.parse(listed.stdout) as { name: string }[]).map((f) => f.name);
-        expect(names).toEqual(expect.arrayContaining(['echo', 'hello', 'inspect', 'stream']));
+        expect(names).toEqual(expect.arrayContaining(['echo', 'hello', 'inspect', 'stream', 'trap']));
+        // An example the operator removes stays removed: later starts deploy only examples never deployed here.
+        const removed = await runCli(['rm', 'trap', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', token]);
+        expect(removed.code, removed.stderr).toBe(0);
+        await server.stop();
+        const again = await serve(dir, []);
+        try {
+          expect(again.stderr()).not.toContain('deploying');
+          const relisted = await runCli(['list', '--json', '--url', `http://127.0.0.1:${again.adminPort}`, '--token', token]);
+          const now = (JSON.parse(relisted.stdout) as { name: string }[]).map((f) => f.name);
+          expect(now).not.toContain('trap');
+          expect(now.sort()).toEqual(names.filter((n) => n !== 'trap').sort());
+        } finally {
+          await again.stop();
+        }
       } finally {
         await server.stop();
       }

@@ -103,6 +103,38 @@ describe('Micron mounted in a Hono app', () => {
   });
 });
 
+describe("Micron behind the parent app's middleware", () => {
+  it('gives the guest the request as the middleware left it, over real HTTP (app.route and app.mount)', async () => {
+    const app = new Hono();
+    // The parent authenticates the caller and passes on who it is, not the credential.
+    app.use('*', async (c, next) => {
+      const headers = new Headers(c.req.raw.headers);
+      headers.delete('authorization');
+      headers.set('x-user-id', 'u42');
+      c.req.raw = new Request(c.req.raw, { headers });
+      await next();
+    });
+    app.route('/r', host.app);
+    app.mount('/m', host.fetch);
+    const server = await new Promise<Server>((ok) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => ok(s as Server));
+    });
+    try {
+      const { port } = server.address() as AddressInfo;
+      for (const prefix of ['/r', '/m']) {
+        const shown = await (await fetch(`http://127.0.0.1:${port}${prefix}/inspect/`, { headers: { authorization: 'Bearer secret' } })).text();
+        expect(shown, prefix).toContain('header: x-user-id: u42\n');
+        expect(shown, prefix).not.toContain('authorization');
+      }
+    } finally {
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+    }
+  });
+});
+
 describe('the typed embedding API', () => {
   it('reports name, version, digest, size, imports, exports and timings from deploy', () => {
     expect(hello.name).toBe('hello');
@@ -153,6 +185,42 @@ describe('the typed embedding API', () => {
   it('reports bad input as a rejected promise, not a synchronous throw', async () => {
     const pending = host.deploy('Bad_Name', HELLO).catch((e: unknown) => e);
     expect(await pending).toMatchObject({ code: 'invalid_name' });
+  });
+
+  it('rejects promote and rollback with a bad name as a promise, and a deploy over the upload limit', async () => {
+    const promote = host.promote('Bad Name', 'v1').catch((e: unknown) => e);
+    expect(await promote).toMatchObject({ code: 'invalid_name' });
+    const rollback = host.rollback('Bad Name').catch((e: unknown) => e);
+    expect(await rollback).toMatchObject({ code: 'invalid_name' });
+    const small = mkdtempSync(join(tmpdir(), 'micron-embed-small-'));
+    try {
+      const h = await createHost({ dataDir: small, adminToken: TOKEN, log: false, limits: { uploadBytes: 100 } });
+      try {
+        await expect(h.deploy('hello', HELLO)).rejects.toMatchObject({ code: 'payload_too_large', status: 413 });
+        expect(await h.list()).toEqual([]);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      rmSync(small, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an admin token shorter than 16 characters, and warns when the data dir holds another token', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'micron-embed-token-'));
+    try {
+      await expect(createHost({ dataDir: d, adminToken: 'short', log: false })).rejects.toMatchObject({ code: 'invalid_config', message: expect.stringContaining('at least 16 characters') });
+      // A generated token is saved; a later start with another token says the file is stale.
+      const first = await createHost({ dataDir: d, log: false });
+      await first.close();
+      const lines: string[] = [];
+      const second = await createHost({ dataDir: d, adminToken: 'another-token-0123456789', log: (l) => lines.push(l) });
+      await second.close();
+      expect(lines.some((l) => l.includes('the admin-token file in the data dir is not the token in use'))).toBe(true);
+      expect(second.adminToken).toBe('another-token-0123456789');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('answers adminFetch with the bearer token, and 401 JSON without it or with a wrong one', async () => {

@@ -93,7 +93,7 @@ let adminBase: string;
 let publicBase: string;
 
 async function open(): Promise<void> {
-  host = await createHost({ dataDir: dir, adminToken: 'test-token', log: false });
+  host = await createHost({ dataDir: dir, adminToken: 'test-token-0123456789', log: false });
   const addr = await host.listen({ port: 0, host: '127.0.0.1', adminPort: 0 });
   adminBase = `http://127.0.0.1:${addr.admin.port}`;
   publicBase = `http://127.0.0.1:${addr.public.port}`;
@@ -112,7 +112,7 @@ afterAll(async () => {
 });
 
 const deploy = (bytes: Uint8Array) =>
-  request(adminBase, '/v1/functions/fuzz', { method: 'PUT', body: bytes, headers: { authorization: 'Bearer test-token', 'content-type': 'application/wasm' } });
+  request(adminBase, '/v1/functions/fuzz', { method: 'PUT', body: bytes, headers: { authorization: 'Bearer test-token-0123456789', 'content-type': 'application/wasm' } });
 
 describe(`the deploy endpoint under ${ITERATIONS} mutated components (seed ${SEED})`, () => {
   it('answers every one with a JSON 4xx and a stable code, or accepts a still-valid component', async () => {

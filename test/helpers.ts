@@ -12,7 +12,7 @@ export function fixture(name: string): Uint8Array<ArrayBuffer> {
 /** A host on a fresh temp data dir; `cleanup` closes it and removes the dir. */
 export async function tempHost(opts: HostOptions = {}): Promise<{ host: Host; dir: string; cleanup: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'micron-test-'));
-  const host = await createHost({ dataDir: dir, adminToken: 'test-token', log: false, ...opts });
+  const host = await createHost({ dataDir: dir, adminToken: 'test-token-0123456789', log: false, ...opts });
   return {
     host,
     dir,
@@ -26,7 +26,7 @@ export async function tempHost(opts: HostOptions = {}): Promise<{ host: Host; di
 /** An admin API request with the test token. */
 export function admin(path: string, init: RequestInit & { token?: string | null } = {}): Request {
   const headers = new Headers(init.headers);
-  if (init.token !== null) headers.set('authorization', `Bearer ${init.token ?? 'test-token'}`);
+  if (init.token !== null) headers.set('authorization', `Bearer ${init.token ?? 'test-token-0123456789'}`);
   return new Request(`http://127.0.0.1${path}`, { ...init, headers });
 }
 

@@ -96,7 +96,7 @@ describe('invocation records', () => {
   });
 
   it('flags the first request of a version that had to be compiled as cold, and only that one', async () => {
-    const second = await createHost({ dataDir: dir, adminToken: 'test-token', log: false });
+    const second = await createHost({ dataDir: dir, adminToken: 'test-token-0123456789', log: false });
     try {
       const first = await invoke(second, '/hello/');
       const next = await invoke(second, '/hello/');
@@ -124,7 +124,7 @@ describe('invocation records', () => {
     const saved = process.env.MICRON_LOG_LEVEL;
     process.env.MICRON_LOG_LEVEL = 'warn';
     const quiet: string[] = [];
-    const h = await createHost({ dataDir: dir, adminToken: 'test-token', log: (l) => quiet.push(l) });
+    const h = await createHost({ dataDir: dir, adminToken: 'test-token-0123456789', log: (l) => quiet.push(l) });
     try {
       const ok = await invoke(h, '/hello/');
       const bad = await invoke(h, '/trap/');
@@ -192,7 +192,7 @@ describe('the live tail (server-sent events) over real HTTP', () => {
   /** Reads SSE events from `path` until `want` invocation events arrived. */
   async function events(path: string, want: number, whileOpen: () => Promise<void>, headers: Record<string, string> = {}): Promise<{ id: string; data: Rec }[]> {
     const ac = new AbortController();
-    const res = await fetch(`${base}${path}`, { headers: { authorization: 'Bearer test-token', ...headers }, signal: ac.signal });
+    const res = await fetch(`${base}${path}`, { headers: { authorization: 'Bearer test-token-0123456789', ...headers }, signal: ac.signal });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const reader = res.body!.getReader();
@@ -244,7 +244,7 @@ describe('the live tail (server-sent events) over real HTTP', () => {
   it('is what `micron logs` prints, once and with --follow', async () => {
     const { record } = await invoke(host, '/inspect/');
     const cli = (args: string[]) =>
-      spawn(process.execPath, [join(ROOT, 'bin', 'micron.js'), ...args, '--url', base, '--token', 'test-token'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      spawn(process.execPath, [join(ROOT, 'bin', 'micron.js'), ...args, '--url', base, '--token', 'test-token-0123456789'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const once = cli(['logs', 'inspect', '--limit', '1']);
     let out = '';
     once.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -292,7 +292,7 @@ describe('metrics', () => {
   });
 
   it('counts cold starts', async () => {
-    const h = await createHost({ dataDir: dir, adminToken: 'test-token', log: false });
+    const h = await createHost({ dataDir: dir, adminToken: 'test-token-0123456789', log: false });
     try {
       await invoke(h, '/hello/');
       await invoke(h, '/hello/');

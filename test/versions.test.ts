@@ -298,7 +298,7 @@ describe('the CLI', () => {
     const bin = fileURLToPath(new URL('../bin/micron.js', import.meta.url));
     const cli = (...args: string[]) =>
       new Promise<{ code: number; out: string; err: string }>((resolve) => {
-        execFile(process.execPath, [bin, ...args, '--url', `http://127.0.0.1:${(a as AddressInfo).port}`, '--token', 'test-token'], (e, out, err) =>
+        execFile(process.execPath, [bin, ...args, '--url', `http://127.0.0.1:${(a as AddressInfo).port}`, '--token', 'test-token-0123456789'], (e, out, err) =>
           resolve({ code: e ? Number(e.code ?? 1) : 0, out, err }),
         );
       });

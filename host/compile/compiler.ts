@@ -32,6 +32,8 @@ export interface ArtifactMeta {
   instrumented: number[];
   /** Number of core instances created per request. */
   instancesPerRequest?: number;
+  /** sha256 of each stored artifact file besides component.wasm (`module-<i>.wasm`); absent in sets stored before the seventh session. */
+  files?: Record<string, string>;
 }
 
 /** Artifacts produced at deploy, keyed by file name. */

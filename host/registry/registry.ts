@@ -14,7 +14,14 @@ import { MicronError } from '../errors.js';
 import { checkFunctionName, parseFunctionConfig } from '../config.js';
 import { type ArtifactMeta, type Compiler, type LoadedComponent, sha256 } from '../compile/compiler.js';
 import type { ModuleCache } from '../compile/module-cache.js';
-import type { FunctionConfig, FunctionRecord, Store, VersionRecord } from './store.js';
+import { DamagedRecordError, type FunctionConfig, type FunctionRecord, type Store, type VersionRecord } from './store.js';
+
+/** Where the registry reports what it found wrong in the store (the host's logger). */
+export interface RegistryLog {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
 
 /** A function as the API shows it. */
 export interface FunctionInfo {
@@ -106,17 +113,38 @@ export class Registry {
   private readonly removedListeners: ((name: string) => void)[] = [];
   private readonly metas = new Map<string, ArtifactMeta>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Functions whose stored record could not be read at start: not served until deployed again or removed. */
+  private readonly damaged = new Map<string, DamagedRecordError>();
 
   constructor(
     private readonly store: Store,
     private readonly compiler: Compiler,
     private readonly cache: ModuleCache,
+    private readonly log?: RegistryLog,
   ) {}
 
-  /** Loads every function record from the store. */
+  /**
+   * Loads every function record from the store. A damaged record is
+   * reported and skipped: the other functions are served. With every record
+   * readable, artifact sets no version refers to (a removed function's from
+   * before removal freed them, an interrupted deploy's) are removed.
+   */
   async init(): Promise<void> {
-    for (const rec of await this.store.listFunctions()) this.entries.set(rec.name, { record: rec, current: currentOf(rec) });
+    for (const rec of await this.store.listFunctions((e) => this.damaged.set(e.fn, e))) this.entries.set(rec.name, { record: rec, current: currentOf(rec) });
     this.rebuildRoutes();
+    for (const d of this.damaged.values()) {
+      this.log?.error('function record is damaged: the function is not served', {
+        function: d.fn,
+        file: d.where,
+        reason: d.reason,
+        fix: 'repair the file and restart, or deploy the function again or remove it (the damaged record is then kept aside)',
+      });
+    }
+    // A damaged record may be the only one referring to some artifacts: keep everything until it is dealt with.
+    if (this.damaged.size > 0) return;
+    const unused = (await this.store.listDigests()).filter((d) => !this.inUse(d));
+    for (const d of unused) await this.store.deleteDigest(d);
+    if (unused.length > 0) this.log?.info('removed stored artifacts no function version uses', { digests: unused.length });
   }
 
   /**
@@ -131,26 +159,62 @@ export class Registry {
     return this.serialized(name, () => this.deployLocked(name, bytes, config, opts.promote ?? true));
   }
 
-  private async deployLocked(name: string, bytes: Uint8Array, config: FunctionConfig | undefined, promote: boolean): Promise<DeployResult> {
+  private deployLocked(name: string, bytes: Uint8Array, config: FunctionConfig | undefined, promote: boolean): Promise<DeployResult> {
     const digest = sha256(bytes);
+    // Under the digest's lock until the version is recorded: removing another function cannot free these artifacts meanwhile.
+    return this.serialized(digestLock(digest), () => this.deployDigestLocked(name, digest, bytes, config, promote));
+  }
+
+  private async deployDigestLocked(name: string, digest: string, bytes: Uint8Array, config: FunctionConfig | undefined, promote: boolean): Promise<DeployResult> {
     let meta = await this.meta(digest);
     let reused = true;
     let transpileMs = 0;
     let instrumentMs = 0;
+    let files: Map<string, Uint8Array> | undefined;
+    if (meta) {
+      // Known bytes: what is stored must still be what was stored, or this deploy repairs it.
+      const stored = await this.readArtifacts(digest, meta);
+      if ('damage' in stored) {
+        this.log?.warn('stored artifacts are damaged: building them again', { function: name, digest, reason: stored.damage });
+        this.cache.delete(digest);
+        this.metas.delete(digest);
+        meta = undefined;
+      } else {
+        files = stored.files;
+      }
+    }
     if (!meta) {
       reused = false;
       const built = await this.compiler.build(bytes);
-      // Blobs first, meta last: meta's presence marks a complete set of artifacts.
-      await this.store.putBlob(`${digest}/component.wasm`, bytes);
-      for (const [file, data] of built.files) await this.store.putBlob(`${digest}/${file}`, data);
-      await this.store.putBlob(`${digest}/meta.json`, new TextEncoder().encode(JSON.stringify(built.meta)));
-      meta = built.meta;
+      const hashes: Record<string, string> = {};
+      for (const [file, data] of built.files) hashes[file] = sha256(data);
+      // Blobs first, meta last: meta's presence marks a complete set of artifacts. Written over any
+      // copies already there: a set without meta is an interrupted deploy's, or a damaged one's.
+      await this.store.putBlob(`${digest}/component.wasm`, bytes, { replace: true });
+      for (const [file, data] of built.files) await this.store.putBlob(`${digest}/${file}`, data, { replace: true });
+      meta = { ...built.meta, files: hashes };
+      await this.store.putBlob(`${digest}/meta.json`, new TextEncoder().encode(JSON.stringify(meta)), { replace: true });
       this.metas.set(digest, meta);
+      files = built.files;
       transpileMs = meta.transpileMs;
       instrumentMs = meta.instrumentMs;
     }
-    const { loaded } = await this.cache.getOrLoad(digest, () => this.loadComponent(digest, meta!, bytes));
-    const { record, version, promoted } = await this.addVersion(name, digest, bytes.length, config, promote);
+    const m = meta;
+    let loaded: LoadedComponent;
+    let added: Awaited<ReturnType<Registry['addVersion']>>;
+    try {
+      ({ loaded } = await this.cache.getOrLoad(digest, () => this.compiler.load(bytes, m, (n) => files!.get(n))));
+      added = await this.addVersion(name, digest, bytes.length, config, promote);
+    } catch (e) {
+      // Refused after its artifacts were stored (a route conflict, say): what no version uses is not kept.
+      if (!this.inUse(digest)) {
+        this.cache.delete(digest);
+        this.metas.delete(digest);
+        await this.store.deleteDigest(digest);
+      }
+      throw e;
+    }
+    const { record, version, promoted } = added;
     return {
       ...this.info(record, version, meta),
       transpileMs,
@@ -171,7 +235,7 @@ export class Registry {
     promote: boolean,
   ): Promise<{ record: FunctionRecord; version: VersionRecord; promoted: boolean }> {
     const now = new Date().toISOString();
-    const prev = this.entries.get(name)?.record ?? (await this.store.getFunction(name));
+    const prev = this.entries.get(name)?.record ?? (await this.storedRecord(name));
     const n = prev?.nextVersion ?? 1;
     const config = given ?? (prev ? currentOf(prev).config : parseFunctionConfig(undefined));
     const version: VersionRecord = { id: `v${n}`, digest, size, createdAt: now, config };
@@ -257,7 +321,7 @@ export class Registry {
         throw new MicronError('conflict', `version ${id} of ${name} is aliased as ${aliases.map(([a]) => a).join(', ')}; promote another version first`);
       }
       await this.commit({ ...record, versions: record.versions.filter((x) => x !== v), updatedAt: new Date().toISOString() });
-      this.dropUnused([v.digest]);
+      await this.dropUnused([v.digest]);
     });
   }
 
@@ -272,12 +336,7 @@ export class Registry {
     const meta = await this.meta(target.digest);
     // Warm the cache before the switch: traffic never waits on a compile caused by it.
     let loaded = false;
-    if (!this.cache.get(target.digest)) {
-      if (!meta) throw new MicronError('internal', `artifacts of ${record.name} ${target.id} are missing`);
-      const bytes = await this.store.getBlob(`${target.digest}/component.wasm`);
-      if (!bytes) throw new MicronError('internal', `component of ${record.name} ${target.id} is missing`);
-      loaded = (await this.cache.getOrLoad(target.digest, () => this.loadComponent(target.digest, meta, bytes))).cold;
-    }
+    if (!this.cache.get(target.digest)) loaded = (await this.loadStored(record.name, target)).cold;
     if (previous === target.id) return { ...this.info(record, target, meta), previous, loaded };
     const next: FunctionRecord = { ...record, aliases: { ...record.aliases, latest: target.id }, updatedAt: new Date().toISOString() };
     await this.commit(next);
@@ -349,10 +408,28 @@ export class Registry {
     return e;
   }
 
-  /** Drops cached components whose digest no version of any function uses any more. */
-  private dropUnused(digests: string[]): void {
-    const stillUsed = new Set([...this.entries.values()].flatMap((e) => e.record.versions.map((v) => v.digest)));
-    for (const d of digests) if (!stillUsed.has(d)) this.cache.delete(d);
+  /** True when a version of some function uses the artifacts of `digest`. */
+  private inUse(digest: string): boolean {
+    for (const e of this.entries.values()) for (const v of e.record.versions) if (v.digest === digest) return true;
+    return false;
+  }
+
+  /**
+   * Frees what no version of any function uses any more: the cached
+   * component, and the stored artifacts (under the digest's lock, so a
+   * deploy of the same bytes either finishes first and keeps them, or
+   * stores them again).
+   */
+  private async dropUnused(digests: string[]): Promise<void> {
+    for (const d of new Set(digests)) {
+      if (this.inUse(d)) continue;
+      this.cache.delete(d);
+      await this.serialized(digestLock(d), async () => {
+        if (this.inUse(d)) return;
+        this.metas.delete(d);
+        await this.store.deleteDigest(d);
+      });
+    }
   }
 
   /** Removes a function and all its versions. Returns false when it did not exist. */
@@ -360,11 +437,16 @@ export class Registry {
     checkFunctionName(name);
     return this.serialized(name, async () => {
       const rec = this.entries.get(name)?.record;
-      if (!rec) return false;
+      if (!rec) {
+        if (!this.damaged.has(name)) return false;
+        // A damaged record: kept aside rather than deleted (it is all that is left of the function's history).
+        await this.setAside(name);
+        return true;
+      }
       await this.store.deleteFunction(name);
       this.entries.delete(name);
       this.rebuildRoutes();
-      this.dropUnused(rec.versions.map((v) => v.digest));
+      await this.dropUnused(rec.versions.map((v) => v.digest));
       for (const l of this.removedListeners) l(name);
       return true;
     });
@@ -414,14 +496,7 @@ export class Registry {
       const warm = e.warm;
       return warm !== undefined && warm.loaded === hit ? warm : (e.warm = { record, version, loaded: hit, cold: false });
     }
-    return (async () => {
-      const meta = await this.meta(version.digest);
-      if (!meta) throw new MicronError('internal', `artifacts of ${name} ${version.id} are missing`);
-      const bytes = await this.store.getBlob(`${version.digest}/component.wasm`);
-      if (!bytes) throw new MicronError('internal', `component of ${name} ${version.id} is missing`);
-      const { loaded, cold } = await this.cache.getOrLoad(version.digest, () => this.loadComponent(version.digest, meta, bytes));
-      return { record, version, loaded, cold };
-    })();
+    return this.loadStored(name, version).then(({ loaded, cold }) => ({ record, version, loaded, cold }));
   }
 
   private info(rec: FunctionRecord, v: VersionRecord, meta: ArtifactMeta | undefined): FunctionInfo {
@@ -440,23 +515,69 @@ export class Registry {
     };
   }
 
+  /** The artifacts' description; undefined when it is missing or unreadable (the set is then incomplete or damaged). */
   private async meta(digest: string): Promise<ArtifactMeta | undefined> {
     const hit = this.metas.get(digest);
     if (hit) return hit;
     const raw = await this.store.getBlob(`${digest}/meta.json`);
     if (!raw) return undefined;
-    const meta = JSON.parse(new TextDecoder().decode(raw)) as ArtifactMeta;
+    let meta: ArtifactMeta;
+    try {
+      meta = JSON.parse(new TextDecoder().decode(raw)) as ArtifactMeta;
+    } catch {
+      return undefined;
+    }
+    if (typeof meta !== 'object' || meta === null || !Array.isArray(meta.instrumented)) return undefined;
     this.metas.set(digest, meta);
     return meta;
   }
 
-  private async loadComponent(digest: string, meta: ArtifactMeta, bytes: Uint8Array): Promise<LoadedComponent> {
+  /**
+   * The stored component and its instrumented modules, checked against their
+   * digests (modules stored before their digests were recorded are checked
+   * to be valid wasm), or what is wrong with them.
+   */
+  private async readArtifacts(digest: string, meta: ArtifactMeta): Promise<{ component: Uint8Array; files: Map<string, Uint8Array> } | { damage: string }> {
+    const component = await this.store.getBlob(`${digest}/component.wasm`);
+    if (!component) return { damage: 'component.wasm is missing' };
+    if (sha256(component) !== digest) return { damage: 'component.wasm does not match its digest' };
     const files = new Map<string, Uint8Array>();
     for (const m of meta.instrumented) {
-      const f = await this.store.getBlob(`${digest}/module-${m}.wasm`);
-      if (f) files.set(`module-${m}.wasm`, f);
+      const file = `module-${m}.wasm`;
+      const f = await this.store.getBlob(`${digest}/${file}`);
+      if (!f) return { damage: `${file} is missing` };
+      const want = meta.files?.[file];
+      if (want ? sha256(f) !== want : !WebAssembly.validate(f as Uint8Array<ArrayBuffer>)) return { damage: `${file} is damaged` };
+      files.set(file, f);
     }
-    return this.compiler.load(bytes, meta, (n) => files.get(n));
+    return { component, files };
+  }
+
+  /** Loads a stored version's component into the module cache (a cold start), after checking its artifacts. */
+  private async loadStored(name: string, v: VersionRecord): Promise<{ loaded: LoadedComponent; cold: boolean }> {
+    const meta = await this.meta(v.digest);
+    const stored = meta ? await this.readArtifacts(v.digest, meta) : { damage: 'meta.json is missing or unreadable' };
+    if ('damage' in stored) {
+      throw new MicronError('internal', `the stored artifacts of ${name} ${v.id} are damaged (${stored.damage}); deploy its component again to repair them`);
+    }
+    return this.cache.getOrLoad(v.digest, () => this.compiler.load(stored.component, meta!, (n) => stored.files.get(n)));
+  }
+
+  /** The stored record of `name`; a damaged one is kept aside (reported) and the name is free. */
+  private async storedRecord(name: string): Promise<FunctionRecord | undefined> {
+    try {
+      return await this.store.getFunction(name);
+    } catch (e) {
+      if (!(e instanceof DamagedRecordError)) throw e;
+      await this.setAside(name);
+      return undefined;
+    }
+  }
+
+  private async setAside(name: string): Promise<void> {
+    const kept = await this.store.setAsideFunction(name);
+    this.damaged.delete(name);
+    this.log?.warn('a damaged function record was set aside', { function: name, keptAt: kept });
   }
 
   private serialized<T>(name: string, f: () => Promise<T>): Promise<T> {
@@ -470,6 +591,9 @@ export class Registry {
     return next;
   }
 }
+
+/** The lock key of a digest's artifacts (function names cannot contain `:`). */
+const digestLock = (digest: string): string => `digest:${digest}`;
 
 /** The version `latest` points at (the newest one if the alias is missing). */
 function currentOf(rec: FunctionRecord): VersionRecord {

@@ -60,20 +60,67 @@ export interface FunctionConfig {
 /** Invocation access: anyone, or only requests with `authorization: Bearer <one of the tokens>`. */
 export type InvokeAuth = 'public' | { bearer: string[] };
 
+/** A function record that exists but cannot be read (not JSON, or not a record's shape). */
+export class DamagedRecordError extends Error {
+  override readonly name = 'DamagedRecordError';
+  constructor(
+    /** The function the record is named after. */
+    readonly fn: string,
+    /** Where it is (for the operator). */
+    readonly where: string,
+    /** What is wrong with it. */
+    readonly reason: string,
+  ) {
+    super(`the record of function ${JSON.stringify(fn)} (${where}) is damaged: ${reason}`);
+  }
+}
+
 /** The storage interface the registry uses. */
 export interface Store {
-  /** Every function record. */
-  listFunctions(): Promise<FunctionRecord[]>;
+  /**
+   * Every readable function record. A damaged one is skipped and passed to
+   * `onDamaged` (when given): one bad record never hides the others.
+   */
+  listFunctions(onDamaged?: (e: DamagedRecordError) => void): Promise<FunctionRecord[]>;
+  /** The record of `name`; undefined when there is none; throws {@link DamagedRecordError} when it cannot be read. */
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** Replaces the record atomically. */
   putFunction(record: FunctionRecord): Promise<void>;
   deleteFunction(name: string): Promise<void>;
+  /** Keeps a damaged record of `name` aside (for the operator to inspect), freeing the name; returns where it went. */
+  setAsideFunction(name: string): Promise<string>;
   hasBlob(key: string): Promise<boolean>;
   getBlob(key: string): Promise<Uint8Array | undefined>;
-  /** Writes an immutable blob; a no-op when it exists. */
-  putBlob(key: string, bytes: Uint8Array): Promise<void>;
+  /** Writes an immutable blob; a no-op when it exists, unless `replace` (a damaged copy is being repaired). */
+  putBlob(key: string, bytes: Uint8Array, opts?: { replace?: boolean }): Promise<void>;
+  /** The digests that have blobs. */
+  listDigests(): Promise<string[]>;
+  /** Removes every blob of `digest` (no record refers to it any more). */
+  deleteDigest(digest: string): Promise<void>;
   close(): Promise<void>;
 }
+
+const DIGEST = /^[a-f0-9]{64}$/;
+
+/** `raw` as a function record named `name`, or why it is not one. */
+export function checkFunctionRecord(raw: unknown, name: string): FunctionRecord | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object';
+  const r = raw as Partial<FunctionRecord>;
+  if (r.name !== name) return `its name is ${JSON.stringify(r.name)}, not ${JSON.stringify(name)}`;
+  if (!Array.isArray(r.versions) || r.versions.length === 0) return 'it has no versions';
+  for (const v of r.versions as unknown[]) {
+    const x = v as Partial<VersionRecord> | null;
+    if (typeof x !== 'object' || x === null || typeof x.id !== 'string' || typeof x.digest !== 'string' || !DIGEST.test(x.digest) || typeof x.size !== 'number' || typeof x.config !== 'object' || x.config === null) {
+      return `a version is malformed: ${JSON.stringify(v)?.slice(0, 200)}`;
+    }
+  }
+  if (typeof r.aliases !== 'object' || r.aliases === null || Object.values(r.aliases).some((a) => typeof a !== 'string')) return 'its aliases are malformed';
+  if (typeof r.nextVersion !== 'number') return 'its nextVersion is missing';
+  return r as FunctionRecord;
+}
+
+/** Function names, as their record files are named. */
+const FUNCTION_FILE = /^[a-z][a-z0-9-]{0,63}$/;
 
 /** Blob keys are `digest/name` paths made of safe characters only. */
 const BLOB_KEY = /^[a-f0-9]{64}(\/[a-zA-Z0-9._-]+)*$/;
@@ -91,23 +138,52 @@ export class FsStore implements Store {
     return new FsStore(dir);
   }
 
-  async listFunctions(): Promise<FunctionRecord[]> {
+  async listFunctions(onDamaged?: (e: DamagedRecordError) => void): Promise<FunctionRecord[]> {
     const names = (await fs.readdir(join(this.dir, 'functions'))).filter((f) => f.endsWith('.json'));
     const out: FunctionRecord[] = [];
     for (const f of names.sort()) {
-      const rec = await this.getFunction(f.slice(0, -5));
-      if (rec) out.push(rec);
+      const name = f.slice(0, -5);
+      if (!FUNCTION_FILE.test(name)) {
+        onDamaged?.(new DamagedRecordError(name, join(this.dir, 'functions', f), 'its file name is not a function name'));
+        continue;
+      }
+      try {
+        const rec = await this.getFunction(name);
+        if (rec) out.push(rec);
+      } catch (e) {
+        if (!(e instanceof DamagedRecordError)) throw e;
+        onDamaged?.(e);
+      }
     }
     return out;
   }
 
   async getFunction(name: string): Promise<FunctionRecord | undefined> {
+    const path = this.fnPath(name);
+    let text: string;
     try {
-      return JSON.parse(await fs.readFile(this.fnPath(name), 'utf8')) as FunctionRecord;
+      text = await fs.readFile(path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new DamagedRecordError(name, path, `not valid JSON (${(e as Error).message})`);
+    }
+    const rec = checkFunctionRecord(raw, name);
+    if (typeof rec === 'string') throw new DamagedRecordError(name, path, rec);
+    return rec;
+  }
+
+  async setAsideFunction(name: string): Promise<string> {
+    const path = this.fnPath(name);
+    const aside = `${path}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await fs.rename(path, aside);
+    await fsyncDir(join(this.dir, 'functions'));
+    return aside;
   }
 
   async putFunction(record: FunctionRecord): Promise<void> {
@@ -137,8 +213,8 @@ export class FsStore implements Store {
     }
   }
 
-  async putBlob(key: string, bytes: Uint8Array): Promise<void> {
-    if (await this.hasBlob(key)) return;
+  async putBlob(key: string, bytes: Uint8Array, opts: { replace?: boolean } = {}): Promise<void> {
+    if (!opts.replace && (await this.hasBlob(key))) return;
     const path = this.blobPath(key);
     const parent = join(path, '..');
     const created = await fs.mkdir(parent, { recursive: true, mode: 0o700 });
@@ -152,10 +228,30 @@ export class FsStore implements Store {
     await atomicWrite(path, bytes);
   }
 
+  async listDigests(): Promise<string[]> {
+    const entries = await fs.readdir(join(this.dir, 'blobs'), { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory() && DIGEST.test(e.name)).map((e) => e.name);
+  }
+
+  async deleteDigest(digest: string): Promise<void> {
+    if (!DIGEST.test(digest)) throw new Error(`invalid digest ${JSON.stringify(digest)}`);
+    // Renamed out of the way first, so a crash mid-removal never leaves a half-deleted set under its name.
+    const dir = join(this.dir, 'blobs', digest);
+    const gone = join(this.dir, 'blobs', `.tmp-${randomBytes(6).toString('hex')}`);
+    try {
+      await fs.rename(dir, gone);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    await fsyncDir(join(this.dir, 'blobs'));
+    await fs.rm(gone, { recursive: true, force: true });
+  }
+
   async close(): Promise<void> {}
 
   private fnPath(name: string): string {
-    if (!/^[a-z][a-z0-9-]{0,63}$/.test(name)) throw new Error(`invalid function name ${JSON.stringify(name)}`);
+    if (!FUNCTION_FILE.test(name)) throw new Error(`invalid function name ${JSON.stringify(name)}`);
     return join(this.dir, 'functions', `${name}.json`);
   }
 
@@ -197,7 +293,7 @@ async function fsyncDir(dir: string): Promise<void> {
 async function removeTemps(dir: string): Promise<void> {
   for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
-    if (entry.name.startsWith('.tmp-')) await fs.rm(p, { force: true });
+    if (entry.name.startsWith('.tmp-')) await fs.rm(p, { force: true, recursive: true });
     else if (entry.isDirectory()) await removeTemps(p);
   }
 }

@@ -41,10 +41,10 @@
  * never used again. {@link CommandRunner.runSync} cannot wait: there the
  * guest's requests fail at once.
  */
-import { MicronError } from '../errors.ts';
-import { InstanceImage, pausableModule, resume, SNAPSHOT_MARKER, SNAPSHOT_PREPARE } from '../wasi/preview1/command-snapshot.ts';
-import type { PausableModule } from '../wasi/preview1/command-snapshot.ts';
-import { ExternKind, readExports, readImports, readSections, SectionId } from '../wasi/preview1/core-module.ts';
+import { MicronError } from '../errors.js';
+import { InstanceImage, pausableModule, resume, SNAPSHOT_MARKER, SNAPSHOT_PREPARE } from '../wasi/preview1/command-snapshot.js';
+import type { PausableModule } from '../wasi/preview1/command-snapshot.js';
+import { ExternKind, readExports, readImports, readSections, SectionId } from '../wasi/preview1/core-module.js';
 import {
   DEFAULT_STDERR_LIMIT,
   DEFAULT_STDOUT_LIMIT,
@@ -53,16 +53,16 @@ import {
   Preview1,
   PREVIEW1_FUNCTIONS,
   PREVIEW1_MODULE,
-} from '../wasi/preview1/preview1.ts';
-import type { Preview1Options } from '../wasi/preview1/preview1.ts';
-import { GuestClock } from '../wasi/preview1/guest-clock.ts';
-import { GuestMemory } from '../wasi/preview1/guest-memory.ts';
-import { isProcExit } from '../wasi/preview1/proc.ts';
-import type { SleepPolicy } from '../wasi/preview1/poll.ts';
-import { DENY_ALL, Outbound, OUTBOUND_MODULE } from '../wasi/micron-http/outbound.ts';
-import type { OutboundPolicy, OutboundRun } from '../wasi/micron-http/outbound.ts';
-import { DeadlineExceeded, watchdog } from './watchdog/index.ts';
-import { latin1String } from '../wasi/http/fields.ts';
+} from '../wasi/preview1/preview1.js';
+import type { Preview1Options } from '../wasi/preview1/preview1.js';
+import { GuestClock } from '../wasi/preview1/guest-clock.js';
+import { GuestMemory } from '../wasi/preview1/guest-memory.js';
+import { isProcExit } from '../wasi/preview1/proc.js';
+import type { SleepPolicy } from '../wasi/preview1/poll.js';
+import { DENY_ALL, Outbound, OUTBOUND_MODULE } from '../wasi/micron-http/outbound.js';
+import type { OutboundPolicy, OutboundRun } from '../wasi/micron-http/outbound.js';
+import { DeadlineExceeded, watchdog } from './watchdog/index.js';
+import { latin1String } from '../wasi/http/fields.js';
 
 export type { OutboundPolicy };
 
@@ -612,7 +612,14 @@ function trapError(error: unknown, wasi: Preview1): CommandError {
 export function cgiEnvironment(input: Pick<CommandRequest, 'method' | 'url' | 'headers' | 'body' | 'env' | 'requestId'>): [string, string][] {
   const vars = new Map<string, string>(Object.entries(input.env));
   const { url } = input;
-  const entries = input.headers instanceof Headers ? [...input.headers] : input.headers;
+  let entries: Iterable<[string, string]>;
+  if (input.headers instanceof Headers) {
+    const pairs: [string, string][] = [];
+    input.headers.forEach((v, k) => pairs.push([k, v]));
+    entries = pairs;
+  } else {
+    entries = input.headers;
+  }
   const joined = new Map<string, string>();
   for (const [rawName, value] of entries) {
     const name = rawName.toLowerCase();

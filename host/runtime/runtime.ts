@@ -190,7 +190,13 @@ export class Runtime {
 
   /** The guest is done: hands its record to the observer, or (observe off) logs only a failure. */
   private record(fn: ResolvedFunction, inv: Invocation, stats: FunctionStats | undefined, started: number): void {
-    const o = inv.outcome;
+    let o = inv.outcome;
+    // A guest whose allocator found memory.grow failing at the function's limit traps (Rust aborts, AssemblyScript
+    // throws): a trap with its memory at the limit is that limit's doing, not a fault of the guest's code.
+    if (o?.kind === 'trap' && o.reason === 'guest_trap') {
+      const cap = this.limitsOf(fn).memoryPages;
+      if (inv.stats.memoryPages >= cap) o = { ...o, reason: 'memory', message: `${o.message} (its memory was at the function's limit of ${cap} pages: an allocation could not grow it)` };
+    }
     if (!stats) {
       if (o && o.kind !== 'ok') {
         const base = { function: fn.record.name, version: fn.version.id, requestId: inv.requestId };

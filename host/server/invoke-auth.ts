@@ -6,10 +6,9 @@
  */
 import type { FunctionConfig } from '../registry/store.js';
 import { tokenMatches } from './admin.js';
-import { errorResponse } from './errors.js';
 
-/** The 401 to answer when `authorization` does not satisfy the function's policy; undefined when it does. */
-export function invokeDenied(config: FunctionConfig, authorization: string | null | undefined): Response | undefined {
+/** Why a request is refused 401 (the public listener answers it with a request id); undefined when the policy lets it through. */
+export function invokeDenied(config: FunctionConfig, authorization: string | null | undefined): string | undefined {
   const auth = config.invokeAuth;
   if (auth === undefined || auth === 'public') return undefined;
   const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
@@ -19,5 +18,5 @@ export function invokeDenied(config: FunctionConfig, authorization: string | nul
     for (const t of auth.bearer) ok = tokenMatches(m[1]!, t) || ok;
     if (ok) return undefined;
   }
-  return errorResponse('unauthorized', 'this function requires a bearer token (send "authorization: Bearer <token>")', 401, { 'www-authenticate': 'Bearer' });
+  return 'this function requires a bearer token (send "authorization: Bearer <token>")';
 }

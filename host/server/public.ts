@@ -33,6 +33,16 @@ import type { ErrorCode } from '../errors.js';
 import { onError } from './errors.js';
 import { invokeDenied } from './invoke-auth.js';
 
+/**
+ * Marks node's request as arriving straight from Micron's own listener
+ * (`host.listen()`), where nothing stands between node's parser and this
+ * app. Only then does the app read node's parsed request (`env.incoming`),
+ * which is faster than the web `Request`; mounted in someone else's app, it
+ * reads the `Request` it is handed, as the parent's middleware left it
+ * (a header it removed must not reach the guest or the invocation check).
+ */
+export const TRUSTED_INCOMING: unique symbol = Symbol('micron.trustedIncoming');
+
 /** Dependencies of the public app. */
 export interface PublicAppDeps {
   registry: Registry;
@@ -107,37 +117,57 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
   app.all('*', (c): Response | Promise<Response> => {
     const req = c.req.raw;
     const url = splitUrl(req.url);
-    // Under @hono/node-server, read node's already-parsed headers: touching `req.headers`
-    // would make it build a full web Headers object for every request.
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    // From Micron's own listener, read node's already-parsed headers: touching `req.headers`
+    // would make @hono/node-server build a full web Headers object for every request.
+    const fromNode = (c.env as { incoming?: IncomingMessage & { [TRUSTED_INCOMING]?: true } } | undefined)?.incoming;
+    const incoming = fromNode?.[TRUSTED_INCOMING] === true ? fromNode : undefined;
     const host = incoming ? incoming.headers.host : (req.headers.get('host') ?? undefined);
     // Under `parent.route('/fn', host.app)` the route path is `/fn/*`: strip that prefix.
     const mount = c.req.routePath.endsWith('*') ? c.req.routePath.slice(0, -1).replace(/\/$/, '') : '';
     const target = deps.registry.matchRoute(host, url.target, mount) ?? route(url.target, host, deps.domain, mount);
-    if (!target) return refuse('function_not_found', 'no function in the request path; call /<name>/…', 404);
+    if (!target) return refusal(undefined, 'function_not_found', 'no function in the request path; call /<name>/…', 404);
     const resolved = deps.registry.resolve(target.name);
-    if (!resolved) return refuse('function_not_found', `no function named ${JSON.stringify(target.name)}`, 404);
-    const tooLarge = headersTooLarge(incoming ? incoming.rawHeaders : req.headers, deps.limits);
+    if (!resolved) return refusal(target.name, 'function_not_found', `no function named ${JSON.stringify(target.name)}`, 404);
+    const tooLarge = headersTooLarge(incoming ? incoming.rawHeaders : req.headers, url.target.length, deps.limits);
     if (tooLarge) {
       deps.runtime.recordRejection(target.name, 'header_too_large');
-      return refuse('header_too_large', tooLarge, 431);
+      return refusal(target.name, 'header_too_large', tooLarge, 431);
     }
     const call: Call = { req, incoming, pathWithQuery: target.pathWithQuery, authority: host ?? url.authority };
-    return resolved instanceof Promise ? resolved.then((fn) => admit(call, fn)) : admit(call, resolved);
+    return resolved instanceof Promise ? resolved.then((fn) => admit(call, fn), (e: unknown) => loadFailed(target.name, e)) : admit(call, resolved);
   });
+
+  /**
+   * A refusal before the function ran: answered with a request id and logged
+   * under it (an unknown function at debug level, since scanners make many;
+   * the others at info), so a client's report can be traced.
+   */
+  function refusal(fn: string | undefined, code: ErrorCode, message: string, status: number, extra?: Record<string, string>, fields?: Record<string, unknown>): Response {
+    const requestId = newRequestId();
+    const level = code === 'function_not_found' ? 'debug' : 'info';
+    if (deps.logger.enabled(level)) deps.logger.log(level, 'request refused', { ...(fn === undefined ? {} : { function: fn }), requestId, status, code, detail: message, ...fields });
+    return refuse(code, message, status, extra, requestId);
+  }
+
+  /** The function's stored component could not be loaded (a cold start failed): a host failure, logged under the request id. */
+  function loadFailed(fn: string, e: unknown): Response {
+    const requestId = newRequestId();
+    deps.logger.error('function could not be loaded', { function: fn, requestId, detail: e instanceof Error ? e.message : String(e) });
+    return refuse('internal', `function ${JSON.stringify(fn)} could not be loaded; details are in the host log under request id ${requestId}`, 500, undefined, requestId);
+  }
 
   /** Authorisation and size checks, then the function's concurrency slot. */
   function admit(call: Call, fn: ResolvedFunction): Response | Promise<Response> {
     const { req, incoming } = call;
     const denied = invokeDenied(fn.version.config, incoming ? incoming.headers.authorization : req.headers.get('authorization'));
-    if (denied) return denied;
+    if (denied) return refusal(fn.record.name, 'unauthorized', denied, 401, { 'www-authenticate': 'Bearer' });
     const limits = deps.runtime.limitsOf(fn);
 
     const withBody = incoming ? incomingHasBody(incoming) : hasBody(req);
     const declared = withBody ? Number(incoming ? incoming.headers['content-length'] : req.headers.get('content-length')) : 0;
     if (declared > limits.requestBodyBytes) {
       deps.runtime.recordRejection(fn.record.name, 'payload_too_large');
-      return refuse('payload_too_large', `the request body is ${declared} bytes; the limit of function ${JSON.stringify(fn.record.name)} is ${limits.requestBodyBytes}`, 413);
+      return refusal(fn.record.name, 'payload_too_large', `the request body is ${declared} bytes; the limit of function ${JSON.stringify(fn.record.name)} is ${limits.requestBodyBytes}`, 413);
     }
     const admitted = limiter.acquire(fn.record.name, limits, () => req.signal);
     return admitted instanceof Promise ? admitted.then((a) => run(call, fn, limits, withBody, declared, a)) : run(call, fn, limits, withBody, declared, admitted);
@@ -164,6 +194,8 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     let onBodyOverLimit: (() => void) | undefined;
     if (body && !(declared > 0)) overLimit = new Promise<void>((resolve) => (onBodyOverLimit = resolve));
     let response: Response | Promise<Response>;
+    // Made here so that a 413 for a body that went over the limit carries the invocation's own id.
+    const requestId = newRequestId();
     try {
       response = deps.runtime.invoke(
         fn,
@@ -178,7 +210,7 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
           onBodyOverLimit,
           connection: incoming?.socket,
         },
-        undefined,
+        requestId,
         permit.release,
       );
     } catch (e) {
@@ -186,7 +218,7 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
       throw e;
     }
     if (response instanceof Promise) response = response.catch((e: unknown) => (permit.release(), Promise.reject(e)));
-    return overLimit ? raceOverLimit(fn, limits, Promise.resolve(response), overLimit, incoming) : response;
+    return overLimit ? raceOverLimit(fn, limits, Promise.resolve(response), overLimit, incoming, requestId) : response;
   }
 
   /** The guest's response, or 413 if the undeclared request body went over the limit before the guest answered. */
@@ -196,12 +228,13 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     response: Promise<Response>,
     overLimit: Promise<void>,
     incoming: IncomingMessage | undefined,
+    requestId: string,
   ): Promise<Response> {
     const first = await Promise.race([response, overLimit]);
     if (first instanceof Response) return abortOnOverLimit(first, overLimit, incoming);
     void response.then((r) => r.body?.cancel().catch(() => undefined)).catch(() => undefined);
     // Counted by the invocation's record (outcome payload_too_large), not here.
-    return refuse('payload_too_large', `the request body is larger than the limit of function ${JSON.stringify(fn.record.name)} (${limits.requestBodyBytes} bytes)`, 413);
+    return refuse('payload_too_large', `the request body is larger than the limit of function ${JSON.stringify(fn.record.name)} (${limits.requestBodyBytes} bytes)`, 413, undefined, requestId);
   }
 
   /** 429 with `Retry-After`: the function (or the host) is at its limit and the request could not wait. */
@@ -214,15 +247,13 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
           ? `function ${name} was busy for ${limits.queueTimeoutMs} ms; retry later`
           : 'the client went away while the request was waiting';
     deps.runtime.recordRejection(fn.record.name, r.refused === 'aborted' ? 'other' : r.refused);
-    deps.logger.debug('request refused', { function: fn.record.name, reason: r.refused, waitedMs: Math.round(r.waitedMs) });
-    return refuse('too_many_requests', why, 429, { 'retry-after': '1' });
+    return refusal(fn.record.name, 'too_many_requests', why, 429, { 'retry-after': '1' }, { reason: r.refused, waitedMs: Math.round(r.waitedMs) });
   }
   return app;
 }
 
 /** An error answer of the public listener: JSON, with a request id like every function response. */
-function refuse(code: ErrorCode, message: string, status: number, extra?: Record<string, string>): Response {
-  const requestId = newRequestId();
+function refuse(code: ErrorCode, message: string, status: number, extra?: Record<string, string>, requestId = newRequestId()): Response {
   return new Response(JSON.stringify({ error: { code, message, requestId } }), {
     status,
     headers: { 'content-type': 'application/json', [REQUEST_ID_HEADER]: requestId, ...extra },
@@ -230,24 +261,25 @@ function refuse(code: ErrorCode, message: string, status: number, extra?: Record
 }
 
 /**
- * Checks a request's header count and total size (names + values) against
- * the limits; returns why it is refused, or undefined. `raw` is node's
+ * Checks a request's header count and total size (the request target plus
+ * header names and values, as node counts its own header limit) against the
+ * limits; returns why it is refused, or undefined. `raw` is node's
  * `rawHeaders` (name, value, name, value, …) or web Headers.
  */
-function headersTooLarge(raw: string[] | Headers, limits: Pick<HostLimits, 'maxHeaders' | 'maxHeaderBytes'>): string | undefined {
+function headersTooLarge(raw: string[] | Headers, targetLength: number, limits: Pick<HostLimits, 'maxHeaders' | 'maxHeaderBytes'>): string | undefined {
   let count = 0;
-  let bytes = 0;
+  let bytes = targetLength;
   if (Array.isArray(raw)) {
     count = raw.length >> 1;
     for (let i = 0; i < raw.length; i++) bytes += raw[i]!.length;
   } else {
-    for (const [k, v] of raw) {
+    raw.forEach((v, k) => {
       count++;
       bytes += k.length + v.length;
-    }
+    });
   }
   if (count > limits.maxHeaders) return `the request has ${count} header fields; the limit is ${limits.maxHeaders}`;
-  if (bytes > limits.maxHeaderBytes) return `the request headers are ${bytes} bytes; the limit is ${limits.maxHeaderBytes}`;
+  if (bytes > limits.maxHeaderBytes) return `the request target and headers are ${bytes} bytes; the limit is ${limits.maxHeaderBytes}`;
   return undefined;
 }
 

@@ -20,14 +20,14 @@
  * One {@link Outbound} belongs to one instance, like its Preview1 state;
  * {@link Outbound.begin} and {@link Outbound.end} bracket each run.
  */
-import type { GuestPolicy } from '../context.ts';
-import type { GuestMemory } from '../preview1/guest-memory.ts';
-import { isAllowed } from '../http/outgoing-handler.ts';
-import { send as sendRequest } from '../http/client.ts';
-import { FORBIDDEN_HEADERS, hopByHop } from '../http/fields.ts';
-import { readWhole } from '../http/body.ts';
-import { denied, fromClientError, OutboundFailure, requestTooLarge, responseTooLarge, timedOut, unavailable } from './error.ts';
-import { encodeResponse, parseRequest, type WireRequest } from './wire.ts';
+import type { GuestPolicy } from '../context.js';
+import type { GuestMemory } from '../preview1/guest-memory.js';
+import { isAllowed } from '../http/outgoing-handler.js';
+import { send as sendRequest } from '../http/client.js';
+import { FORBIDDEN_HEADERS, hopByHop } from '../http/fields.js';
+import { readWhole } from '../http/body.js';
+import { denied, fromClientError, OutboundFailure, requestTooLarge, responseTooLarge, timedOut, unavailable } from './error.js';
+import { encodeResponse, parseRequest, type WireRequest } from './wire.js';
 
 /** The import module name of the interface. */
 export const OUTBOUND_MODULE = 'micron:http/outbound@0.1.0';

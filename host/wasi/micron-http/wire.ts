@@ -6,8 +6,8 @@
  * no chunked framing, no trailers, no continuation lines.
  */
 import { STATUS_CODES } from 'node:http';
-import { invalidRequest } from './error.ts';
-import { latin1String } from '../http/fields.ts';
+import { invalidRequest } from './error.js';
+import { latin1String } from '../http/fields.js';
 
 /** A parsed outbound request. */
 export interface WireRequest {

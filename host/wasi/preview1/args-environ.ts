@@ -4,9 +4,9 @@
  * The strings are encoded once per instance as one NUL-separated block, so
  * the `_get` calls are a single copy plus one pointer write per string.
  */
-import { Errno } from './errno.ts';
-import type { GuestMemory } from './guest-memory.ts';
-import type { Preview1State } from './state.ts';
+import { Errno } from './errno.js';
+import type { GuestMemory } from './guest-memory.js';
+import type { Preview1State } from './state.js';
 
 /** A list of strings encoded the way preview1 hands them to the guest. */
 export interface EncodedStrings {

@@ -5,10 +5,10 @@
  * report monotonic time (a guest has no other CPU to share with while it runs
  * on this thread). Unknown clock ids are EINVAL.
  */
-import { Errno } from './errno.ts';
-import type { GuestClock } from './guest-clock.ts';
-import { CLOCK_RESOLUTION_NS } from './guest-clock.ts';
-import type { Preview1State } from './state.ts';
+import { Errno } from './errno.js';
+import type { GuestClock } from './guest-clock.js';
+import { CLOCK_RESOLUTION_NS } from './guest-clock.js';
+import type { Preview1State } from './state.js';
 
 /** preview1 clock ids. */
 export const ClockId = { realtime: 0, monotonic: 1, processCputime: 2, threadCputime: 3 } as const;

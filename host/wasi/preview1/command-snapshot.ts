@@ -44,8 +44,8 @@ import {
   straightLineCalls,
   writeExports,
   writeSections,
-} from './core-module.ts';
-import type { ExportEntry } from './core-module.ts';
+} from './core-module.js';
+import type { ExportEntry } from './core-module.js';
 
 /** The string a snapshot-capable SDK build contains, and the env var the host sets to ask for the pause. */
 export const SNAPSHOT_MARKER = 'MICRON_GO_SNAPSHOT_V1';

@@ -16,9 +16,9 @@
  *   handler takes 51 ms and a 1 ms `setInterval` on the main thread saw a
  *   61 ms gap. Only sensible in a worker; delays are capped by `maxBlockMs`.
  */
-import { readClock, setU64 } from './clocks.ts';
-import { Errno } from './errno.ts';
-import type { Preview1State } from './state.ts';
+import { readClock, setU64 } from './clocks.js';
+import { Errno } from './errno.js';
+import type { Preview1State } from './state.js';
 
 /** How a guest's sleep is carried out (see the module comment). */
 export type SleepPolicy = 'virtual' | 'block';

@@ -21,20 +21,20 @@
  * const out = wasi.stdout.bytes();
  * ```
  */
-import { argsEnvironImports, encodeStrings } from './args-environ.ts';
-import type { EncodedStrings } from './args-environ.ts';
-import { ByteSource } from './byte-source.ts';
-import { clockImports } from './clocks.ts';
-import { GuestClock } from './guest-clock.ts';
-import { GuestMemory } from './guest-memory.ts';
-import { OutputCapture } from './output-capture.ts';
-import { pollImports } from './poll.ts';
-import type { SleepPolicy } from './poll.ts';
-import { isProcExit, procImports } from './proc.ts';
-import { randomImports } from './random.ts';
-import { stdioImports } from './stdio.ts';
-import { unsupportedImports } from './unsupported.ts';
-import type { Preview1State } from './state.ts';
+import { argsEnvironImports, encodeStrings } from './args-environ.js';
+import type { EncodedStrings } from './args-environ.js';
+import { ByteSource } from './byte-source.js';
+import { clockImports } from './clocks.js';
+import { GuestClock } from './guest-clock.js';
+import { GuestMemory } from './guest-memory.js';
+import { OutputCapture } from './output-capture.js';
+import { pollImports } from './poll.js';
+import type { SleepPolicy } from './poll.js';
+import { isProcExit, procImports } from './proc.js';
+import { randomImports } from './random.js';
+import { stdioImports } from './stdio.js';
+import { unsupportedImports } from './unsupported.js';
+import type { Preview1State } from './state.js';
 
 /** The import module name every preview1 function lives under. */
 export const PREVIEW1_MODULE = 'wasi_snapshot_preview1';

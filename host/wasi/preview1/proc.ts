@@ -6,7 +6,7 @@
  * `Error` (no stack trace to capture on the hot exit path of every request),
  * and a guest cannot forge one: wasm code cannot throw JavaScript values.
  */
-import { Errno } from './errno.ts';
+import { Errno } from './errno.js';
 
 /** Thrown by proc_exit to unwind the guest; carries the exit code. */
 export class ProcExit {

@@ -1,7 +1,7 @@
 /** random_get: bytes from the host's CSPRNG, written straight into guest memory. */
 import { randomFillSync } from 'node:crypto';
-import { Errno } from './errno.ts';
-import type { Preview1State } from './state.ts';
+import { Errno } from './errno.js';
+import type { Preview1State } from './state.js';
 
 /** The random_get import. */
 export function randomImports(state: Preview1State) {

@@ -4,12 +4,12 @@
  * an instance that is reused for another request (see command-snapshot.ts)
  * gets new args, environment, stdio and clock by replacing the fields.
  */
-import type { EncodedStrings } from './args-environ.ts';
-import type { ByteSource } from './byte-source.ts';
-import type { GuestClock } from './guest-clock.ts';
-import type { GuestMemory } from './guest-memory.ts';
-import type { OutputCapture } from './output-capture.ts';
-import type { SleepPolicy } from './poll.ts';
+import type { EncodedStrings } from './args-environ.js';
+import type { ByteSource } from './byte-source.js';
+import type { GuestClock } from './guest-clock.js';
+import type { GuestMemory } from './guest-memory.js';
+import type { OutputCapture } from './output-capture.js';
+import type { SleepPolicy } from './poll.js';
 
 /** Everything one run of a guest can observe through preview1. */
 export interface Preview1State {

@@ -5,9 +5,9 @@
  * EBADF, and file-only operations on stdio get the errno Linux gives for a
  * pipe or tty (ESPIPE for seeking, EINVAL for sync, ENOTDIR for readdir).
  */
-import { setU64 } from './clocks.ts';
-import { Errno } from './errno.ts';
-import type { Preview1State } from './state.ts';
+import { setU64 } from './clocks.js';
+import { Errno } from './errno.js';
+import type { Preview1State } from './state.js';
 
 const FILETYPE_CHARACTER_DEVICE = 2;
 const RIGHT_FD_READ = 1n << 1n;

@@ -4,7 +4,7 @@
  * directory descriptor, which cannot be valid (EBADF); sock_* on stdio is
  * ENOTSOCK, on anything else EBADF.
  */
-import { Errno } from './errno.ts';
+import { Errno } from './errno.js';
 
 const badf = () => Errno.badf;
 const notSocket = (fd: number) => (fd >= 0 && fd <= 2 ? Errno.notsock : Errno.badf);
