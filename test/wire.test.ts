@@ -82,6 +82,14 @@ function rawRequest(head: string): Promise<Buffer> {
   });
 }
 
+describe('the request target', () => {
+  it('routes by the path as sent: encoded dot segments do not switch functions, and the guest sees them unresolved', async () => {
+    const res = (await rawRequest('GET /inspect/%2e%2e/hello/x?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toString('latin1');
+    expect(res).toMatch(/^HTTP\/1\.1 200 /);
+    expect(res).toContain('path: /%2e%2e/hello/x?q=1\n');
+  });
+});
+
 describe('request headers reach the guest as sent', () => {
   it('keeps the bytes of a value outside ASCII (UTF-8 and obs-text), not re-encoded', async () => {
     const res = await rawRequest('GET /inspect/ HTTP/1.1\r\nHost: x\r\nX-U: caf\xc3\xa9 \x80\x9f\xff\r\nConnection: close\r\n\r\n');

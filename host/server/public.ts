@@ -5,8 +5,9 @@
  * What the guest sees (documented in README.md, tested in test/runtime.test.ts and
  * test/wire.test.ts):
  * - method: the request method;
- * - path-with-query: `/<rest>` plus the query string; with path routing the
- *   `/<name>` prefix is removed (`/hello` and `/hello/` both become `/`);
+ * - path-with-query: `/<rest>` plus the query string, as the client sent it
+ *   (dot segments are not resolved); with path routing the `/<name>` prefix is
+ *   removed (`/hello` and `/hello/` both become `/`);
  * - scheme: `http`; authority: the Host header;
  * - headers: every request header, its value's bytes as sent, except
  *   hop-by-hop ones (`connection`, `keep-alive`, `transfer-encoding`,
@@ -89,7 +90,7 @@ export function route(target: string, host: string | undefined, domain: string, 
 }
 
 /** The `/path?query` and the authority of an absolute request URL, without a full URL parse. */
-function splitUrl(url: string): { authority: string; target: string } {
+function splitUrl(url: string): { authority: string | undefined; target: string } {
   const start = url.indexOf('://') + 3;
   const slash = url.indexOf('/', start);
   return slash === -1 ? { authority: url.slice(start), target: '/' } : { authority: url.slice(start, slash), target: url.slice(slash) };
@@ -116,11 +117,15 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
   // returns its Response directly (no promise, no microtask on the way out).
   app.all('*', (c): Response | Promise<Response> => {
     const req = c.req.raw;
-    const url = splitUrl(req.url);
     // From Micron's own listener, read node's already-parsed headers: touching `req.headers`
     // would make @hono/node-server build a full web Headers object for every request.
     const fromNode = (c.env as { incoming?: IncomingMessage & { [TRUSTED_INCOMING]?: true } } | undefined)?.incoming;
     const incoming = fromNode?.[TRUSTED_INCOMING] === true ? fromNode : undefined;
+    // There, route on the request target as the client sent it: the URL parser behind `req.url` resolves
+    // dot segments, even encoded ones, so `/hello/%2e%2e/inspect/` would run another function than
+    // the one its path names (a front proxy that routes tenants by path prefix relies on that name).
+    const sent = incoming?.url;
+    const url = sent !== undefined && sent.charCodeAt(0) === 47 /* / */ ? { target: sent, authority: undefined } : splitUrl(req.url);
     const host = incoming ? incoming.headers.host : (req.headers.get('host') ?? undefined);
     // Under `parent.route('/fn', host.app)` the route path is `/fn/*`: strip that prefix.
     const mount = c.req.routePath.endsWith('*') ? c.req.routePath.slice(0, -1).replace(/\/$/, '') : '';
