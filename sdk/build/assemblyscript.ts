@@ -15,8 +15,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { MicronError } from '../../host/errors.ts';
-import { withPreopen } from './preopen.ts';
+import { MicronError } from '../../host/errors.js';
+import { withPreopen } from './preopen.js';
 
 /** Options for {@link buildAssemblyScript}. */
 export interface AssemblyScriptBuildOptions {

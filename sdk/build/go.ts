@@ -31,8 +31,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { componentEmbed, componentNew } from '@bytecodealliance/jco';
-import { MicronError } from '../../host/errors.ts';
-import { withPreopen } from './preopen.ts';
+import { MicronError } from '../../host/errors.js';
+import { withPreopen } from './preopen.js';
 
 /** Options for {@link buildGo}. */
 export interface GoBuildOptions {

@@ -5,10 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { MicronError } from '../../host/errors.ts';
-import { buildAssemblyScript } from './assemblyscript.ts';
-import { buildRust } from './rust.ts';
-import { buildGo } from './go.ts';
+import { MicronError } from '../../host/errors.js';
+import { buildAssemblyScript } from './assemblyscript.js';
+import { buildRust } from './rust.js';
+import { buildGo } from './go.js';
 
 /** A guest language `micron build` knows. */
 export type Language = 'assemblyscript' | 'rust' | 'go';

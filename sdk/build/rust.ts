@@ -22,8 +22,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MicronError } from '../../host/errors.ts';
-import { withPreopen } from './preopen.ts';
+import { MicronError } from '../../host/errors.js';
+import { withPreopen } from './preopen.js';
 
 /** Options for {@link buildRust}. */
 export interface RustBuildOptions {
