@@ -11,7 +11,7 @@ import { MicronError } from '../errors.js';
 import { BLOCKING_FUNCTIONS, type HostInterfaces } from '../wasi/imports.js';
 import { PreparedComponent, type EntryMemory } from '../runtime/prepared-component.js';
 import { CommandRunner, findCommandModule } from '../runtime/command-runner.js';
-import { instrument, POOL_MEMORY_IMPORT } from './instrument.js';
+import { instrument, POOL_MEMORY_IMPORT, transpileInWorker } from './instrument.js';
 import { ComponentFormatError, canResetState, coreModuleImports, isComponent, isCoreModule, readComponent, type ComponentStructure } from './component-binary.js';
 import { planComponent, type LinkPlan } from './link-plan.js';
 import { capMemory } from './memory-limit.js';
@@ -66,13 +66,6 @@ export function sha256(bytes: Uint8Array): string {
  */
 const MAX_INSTRUMENT_BYTES = 4 * 1024 * 1024;
 
-/**
- * jco, loaded on the first transpile: importing it costs about 130 ms and
- * 26 MB, which a host that only serves stored functions (a restart, a
- * redeploy of bytes it holds) never needs.
- */
-let jco: Promise<typeof import('@bytecodealliance/jco')> | undefined;
-
 /** Turns uploads into artifacts and artifacts into prepared components. */
 export class Compiler {
   /**
@@ -100,10 +93,11 @@ export class Compiler {
     Compiler.validateShape(bytes);
     const digest = sha256(bytes);
     const t0 = performance.now();
-    const { transpile } = await (jco ??= import('@bytecodealliance/jco'));
-    let transpiled: Awaited<ReturnType<typeof transpile>>;
+    // On the deploy worker (jco loaded there on its first transpile): a large component's bindgen
+    // takes a second of CPU, which on this thread would stall every function's requests.
+    let transpiled: Map<string, Uint8Array>;
     try {
-      transpiled = await transpile(bytes, { instantiation: 'sync', noTypescript: true, name: 'component', base64Cutoff: 0 } as never);
+      transpiled = await transpileInWorker(bytes, { instantiation: 'sync', noTypescript: true, name: 'component', base64Cutoff: 0 });
     } catch (e) {
       throw new MicronError('invalid_component', `the component failed validation: ${firstLine(e)}`);
     }
@@ -124,13 +118,13 @@ export class Compiler {
         instrumented: [],
       };
       const files = new Map<string, Uint8Array>();
-      const glue = transpiled.files['component.js'];
+      const glue = transpiled.get('component.js');
       if (glue) files.set('jco/component.js', glue);
       return { meta, files };
     }
     const plan = this.plan(structure);
     const files = new Map<string, Uint8Array>();
-    const glue = transpiled.files['component.js'];
+    const glue = transpiled.get('component.js');
     if (glue) files.set('jco/component.js', glue);
 
     // Rewrite the per-request entry module once: suspendable blocking calls, pooled memory.

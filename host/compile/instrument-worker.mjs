@@ -1,7 +1,9 @@
-// Deploy-time module rewriting with binaryen, in a worker thread so that it
-// neither blocks request serving nor can take the host down (binaryen.js
-// aborts its whole wasm instance on an internal assertion). Plain JavaScript:
-// workers do not inherit the TypeScript loader. See host/compile/instrument.ts.
+// Deploy-time module rewriting with binaryen, and jco's transpile, in a
+// worker thread so that neither blocks request serving (a large component's
+// transpile takes the thread for a second) nor can take the host down
+// (binaryen.js aborts its whole wasm instance on an internal assertion).
+// Plain JavaScript: workers do not inherit the TypeScript loader. See
+// host/compile/instrument.ts.
 //
 // The worker serves jobs until the host ends it: loading binaryen takes over
 // a second, so consecutive deploys share it. Each message is one job,
@@ -16,7 +18,28 @@ const FEATURES =
   F.MutableGlobals | F.BulkMemory | F.BulkMemoryOpt | F.SignExt | F.NontrappingFPToInt |
   F.Multivalue | F.ReferenceTypes | F.CallIndirectOverlong | F.SIMD128;
 
+/** jco, imported on the first transpile job (about 130 ms and 26 MB). */
+let jco;
+
+/** `{ id, transpile: bytes, options }`: jco's transpile; answers `{ id, ok, files: [name, bytes][] }` or `{ id, ok: false, message, keep: true }`. */
+async function transpileJob(job) {
+  const { id } = job;
+  try {
+    const { transpile } = await (jco ??= import('@bytecodealliance/jco'));
+    const out = await transpile(job.transpile, job.options);
+    const files = Object.entries(out.files).map(([name, data]) => [name, typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data)]);
+    parentPort.postMessage({ id, ok: true, files }, files.map(([, d]) => d.buffer));
+  } catch (e) {
+    // A component jco refuses is the upload's fault, not the worker's: it stays in service.
+    parentPort.postMessage({ id, ok: false, keep: true, message: e instanceof Error ? e.message : String(e) });
+  }
+}
+
 parentPort.on('message', (job) => {
+  if (job.transpile) {
+    void transpileJob(job);
+    return;
+  }
   const { id } = job;
   /** @type {{ module: Uint8Array, asyncifyImports: string[], importMemory: { module: string, name: string } | null, exportState: string | null }} */
   const { module, asyncifyImports, importMemory, exportState } = job;

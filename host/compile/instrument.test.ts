@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { INSTRUMENT_IDLE_MS, instrument, instrumentWorkerState, POOL_MEMORY_IMPORT, setInstrumentWorkerIdleMs } from './instrument.js';
+import { readFileSync } from 'node:fs';
+import { INSTRUMENT_IDLE_MS, instrument, instrumentWorkerState, POOL_MEMORY_IMPORT, setInstrumentWorkerIdleMs, transpileInWorker } from './instrument.js';
 
 // (module (type (func)) (func (type 0)) (memory 1) (global (mut i32) (i32.const 0))
 //   (export "memory" (memory 0)) (export "f" (func 0)))
@@ -64,5 +65,21 @@ describe('instrument (binaryen in a shared worker)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(instrumentWorkerState().running).toBe(false);
     checkInstrumented((await instrument(MODULE, OPTS)).bytes);
+  });
+});
+
+describe('transpileInWorker (jco on the deploy worker, off the serving thread)', () => {
+  const HELLO = new Uint8Array(readFileSync(new URL('../../components/hello/hello.wasm', import.meta.url)));
+  const OPTIONS = { instantiation: 'sync', noTypescript: true, name: 'component', base64Cutoff: 0 };
+
+  it("returns jco's files, and a component jco refuses rejects with its message without ending the worker", async () => {
+    const files = await transpileInWorker(HELLO, OPTIONS);
+    expect(new TextDecoder().decode(files.get('component.js'))).toContain('export function instantiate');
+    const started = instrumentWorkerState().started;
+    await expect(transpileInWorker(HELLO.subarray(0, 40), OPTIONS)).rejects.toThrow(/\S/);
+    expect(instrumentWorkerState()).toEqual({ started, running: true });
+    // The same worker still transpiles.
+    expect((await transpileInWorker(HELLO, OPTIONS)).has('component.js')).toBe(true);
+    expect(instrumentWorkerState().started).toBe(started);
   });
 });

@@ -52,11 +52,14 @@ const WORKER = new URL('./instrument-worker.mjs', import.meta.url);
 export const INSTRUMENT_IDLE_MS = 10_000;
 let idleMs = INSTRUMENT_IDLE_MS;
 
-type Answer = { id: number; ok: true; bytes: Uint8Array; memory: Instrumented['memory'] } | { id: number; ok: false; message: string };
+type Answer =
+  | { id: number; ok: true; bytes: Uint8Array; memory: Instrumented['memory'] }
+  | { id: number; ok: true; files: [string, Uint8Array][] }
+  | { id: number; ok: false; message: string; keep?: boolean };
 interface Job {
   /** What the worker is sent (kept to send it again if its worker is retired first). */
   message: { id: number } & Record<string, unknown>;
-  resolve(r: Instrumented): void;
+  resolve(r: Answer & { ok: true }): void;
   reject(e: Error): void;
 }
 /** The running worker and its unanswered jobs. */
@@ -88,7 +91,22 @@ export function instrument(
     importMemory: opts.importMemory ? POOL_MEMORY_IMPORT : null,
     exportState: opts.exportState ? STATE_EXPORT_PREFIX : null,
   };
-  return new Promise((resolve, reject) => submit({ message, resolve, reject }));
+  return new Promise((resolve, reject) =>
+    submit({ message, resolve: (a) => ('bytes' in a ? resolve({ bytes: new Uint8Array(a.bytes), memory: a.memory }) : reject(new Error('unexpected answer'))), reject }),
+  );
+}
+
+/**
+ * jco's `transpile` of `component` with `options`, run on the same worker
+ * (jco's bindgen is wasm doing seconds of synchronous work for a large
+ * component: on the main thread it stalled every tenant's requests). Rejects
+ * with jco's message when it refuses the component; the worker stays up.
+ */
+export function transpileInWorker(component: Uint8Array, options: Record<string, unknown>): Promise<Map<string, Uint8Array>> {
+  const message = { id: nextId++, transpile: component, options };
+  return new Promise((resolve, reject) =>
+    submit({ message, resolve: (a) => ('files' in a ? resolve(new Map(a.files.map(([n, d]) => [n, new Uint8Array(d)]))) : reject(new Error('unexpected answer'))), reject }),
+  );
 }
 
 /** Sends `job` to the running worker, starting one if needed. */
@@ -125,8 +143,9 @@ function start(): Running {
     const job = r.jobs.get(a.id);
     if (!job) return;
     r.jobs.delete(a.id);
-    if (a.ok) {
-      job.resolve({ bytes: new Uint8Array(a.bytes), memory: a.memory });
+    if (a.ok || a.keep) {
+      if (a.ok) job.resolve(a);
+      else job.reject(new Error(a.message));
       if (r.jobs.size === 0 && current === r) idle(r);
       return;
     }
