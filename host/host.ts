@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -102,11 +102,11 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
   if (observer) registry.onRemoved((name) => observer.forget(name));
   const runtime = new Runtime(limits, logger, observer);
 
-  const app = createPublicApp({ registry, runtime, logger, domain: options.domain ?? 'localhost', limits });
+  const { app, wantsBody } = createPublicApp({ registry, runtime, logger, domain: options.domain ?? 'localhost', limits });
   const adminApp = createAdminApp({ registry, logger, token, limits, observer });
   const servers: Server[] = [];
 
-  const listen = (appFetch: (r: Request) => Response | Promise<Response>, port: number, host: string): Promise<AddressInfo> =>
+  const listen = (appFetch: (r: Request) => Response | Promise<Response>, port: number, host: string, wants?: (req: IncomingMessage) => boolean): Promise<AddressInfo> =>
     new Promise((ok, fail) => {
       // Node's own header limit (16 KiB by default) would answer 431 without a body; leave room
       // above the configured limit so the app answers with `header_too_large` and a request id.
@@ -120,6 +120,14 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
       });
       server.keepAliveTimeout = 65_000;
       server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, logger));
+      if (wants) {
+        // `Expect: 100-continue`: node would say "100 Continue" to every request; say it only when the body is
+        // wanted, and otherwise let the app answer (404, 413) before the client uploads anything.
+        server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+          if (wants(req)) res.writeContinue();
+          server.emit('request', req, res);
+        });
+      }
       server.once('error', fail);
       server.listen(port, host, () => {
         server.off('error', fail);
@@ -154,7 +162,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     limits,
     cacheStats: () => cache.stats(),
     async listen(opts = {}) {
-      const pub = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '0.0.0.0');
+      const pub = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '0.0.0.0', wantsBody);
       const admin = await listen(adminApp.fetch, opts.adminPort ?? 8081, opts.adminHost ?? '127.0.0.1');
       return { public: pub, admin };
     },

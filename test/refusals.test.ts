@@ -90,6 +90,41 @@ describe('a refused request', () => {
   });
 });
 
+describe('a request with Expect: 100-continue', () => {
+  /** Sends the head; resolves with what arrives first (the 100, or the final answer). */
+  function firstAnswer(head: string): Promise<{ first: string; socket: import('node:net').Socket }> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(head));
+      socket.setEncoding('latin1');
+      socket.once('data', (c: string) => resolve({ first: c, socket }));
+      socket.on('error', reject);
+    });
+  }
+
+  it('is refused before its body is sent when the function does not exist or the body is over its limit', async () => {
+    for (const [path, status] of [['/nope/', 404], ['/hello/', 413]] as const) {
+      const { first, socket } = await firstAnswer(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+      socket.destroy();
+      expect(first, path).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(first).not.toContain('100 Continue');
+    }
+  });
+
+  it('gets 100 Continue when the function will read the body, and the body goes through', async () => {
+    const { first, socket } = await firstAnswer('POST /echo/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+    expect(first).toMatch(/^HTTP\/1\.1 100 Continue/);
+    let rest = '';
+    socket.on('data', (c: string) => (rest += c));
+    await new Promise<void>((ok) => {
+      socket.on('end', () => ok());
+      socket.write('hello');
+    });
+    const all = first + rest;
+    expect(all).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    expect(all).toContain('hello');
+  });
+});
+
 describe('a guest that traps at its memory limit', () => {
   it('is recorded as stopped by the memory limit and counted as such', async () => {
     // echo streams: its head may be out (200) before the trap cuts the body off.

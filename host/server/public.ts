@@ -107,8 +107,21 @@ interface Call {
 /** How long an immediate 429 (queue full) is held before it is sent, ms. */
 const REFUSAL_DELAY_MS = 100;
 
+/** The public app, and its answer to node's `checkContinue` (see {@link PublicApp.wantsBody}). */
+export interface PublicApp {
+  app: Hono;
+  /**
+   * False when a request that sent `Expect: 100-continue` will be refused
+   * without its body being read (no such function, or a declared length over
+   * the function's limit): the listener then answers without sending
+   * `100 Continue`, so the client does not upload a body that would be
+   * thrown away. True otherwise (the refusal, if any, comes later).
+   */
+  wantsBody(incoming: IncomingMessage): boolean;
+}
+
 /** Creates the Hono app that serves function traffic. */
-export function createPublicApp(deps: PublicAppDeps): Hono {
+export function createPublicApp(deps: PublicAppDeps): PublicApp {
   const app = new Hono();
   const limiter = new Limiter(deps.limits.hostMaxInFlight, (name, delta) => deps.runtime.queueChange(name, delta));
   app.onError(onError(deps.logger));
@@ -254,7 +267,22 @@ export function createPublicApp(deps: PublicAppDeps): Hono {
     deps.runtime.recordRejection(fn.record.name, r.refused === 'aborted' ? 'other' : r.refused);
     return refusal(fn.record.name, 'too_many_requests', why, 429, { 'retry-after': '1' }, { reason: r.refused, waitedMs: Math.round(r.waitedMs) });
   }
-  return app;
+
+  function wantsBody(incoming: IncomingMessage): boolean {
+    const sent = incoming.url ?? '/';
+    const target = deps.registry.matchRoute(incoming.headers.host, sent) ?? route(sent, incoming.headers.host, deps.domain);
+    if (!target) return false;
+    const resolved = deps.registry.resolve(target.name);
+    if (!resolved) return false;
+    // A cold function's limits are known once it is loaded: let the upload start, the app still enforces them.
+    if (resolved instanceof Promise) {
+      resolved.catch(() => undefined);
+      return true;
+    }
+    const declared = Number(incoming.headers['content-length']);
+    return !(declared > deps.runtime.limitsOf(resolved).requestBodyBytes);
+  }
+  return { app, wantsBody };
 }
 
 /** An error answer of the public listener: JSON, with a request id like every function response. */
