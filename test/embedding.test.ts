@@ -135,6 +135,24 @@ describe("Micron behind the parent app's middleware", () => {
   });
 });
 
+describe('Micron behind middleware that reads the body', () => {
+  it('answers 500 internal with a request id, not a guest failure, when the body was consumed before it', async () => {
+    const app = new Hono();
+    app.use('*', async (c, next) => {
+      await c.req.raw.clone().text(); // fine: a clone
+      await c.req.raw.text(); // consumes the body the function should get
+      await next();
+    });
+    app.route('/m', host.app);
+    const res = await app.request('/m/hello/', { method: 'POST', body: 'payload' });
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: { code: string; message: string; requestId: string } };
+    expect(body.error.code).toBe('internal');
+    expect(body.error.message).toContain('already read');
+    expect(res.headers.get(REQUEST_ID_HEADER)).toBe(body.error.requestId);
+  });
+});
+
 describe('the typed embedding API', () => {
   it('reports name, version, digest, size, imports, exports and timings from deploy', () => {
     expect(hello.name).toBe('hello');

@@ -208,6 +208,13 @@ export function createPublicApp(deps: PublicAppDeps): PublicApp {
     // A body without a declared length is counted as the guest reads it: past the limit the
     // guest's read fails, and if the guest has not sent its response head yet the client gets 413.
     const body: ReadableStream<Uint8Array> | null = withBody ? req.body : null;
+    if (body && (req.bodyUsed || body.locked)) {
+      // Mounted in another app whose middleware read the body first: the embedder's mistake, not the guest's.
+      permit.release();
+      const requestId = newRequestId();
+      deps.logger.error('the request body was read before it reached the function', { function: fn.record.name, requestId, fix: 'let the parent app pass the body on unread (or as a new Request with it)' });
+      return refuse('internal', `the request body was already read before it reached function ${JSON.stringify(fn.record.name)}; details are in the host log under request id ${requestId}`, 500, undefined, requestId);
+    }
     let overLimit: Promise<void> | undefined;
     let onBodyOverLimit: (() => void) | undefined;
     if (body && !(declared > 0)) overLimit = new Promise<void>((resolve) => (onBodyOverLimit = resolve));
