@@ -105,3 +105,32 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     expect(await (await fetch(`${publicUrl}/web-hello/`)).text()).toContain('env: FROM=dashboard\n');
   });
 });
+
+describe.skipIf(skip)('the dashboard mounted under a prefix in another app', () => {
+  it('loads its script and calls the admin API under that prefix', async () => {
+    const { host, cleanup } = await tempHost();
+    const { Hono } = await import('hono');
+    const { serve } = await import('@hono/node-server');
+    const app = new Hono();
+    app.mount('/admin', host.adminFetch);
+    const server = await new Promise<import('node:http').Server>((ok) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => ok(s as import('node:http').Server));
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless'] });
+    try {
+      await host.deploy('mounted-hello', new Uint8Array(readFileSync(HELLO_WASM)));
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/admin/`);
+      await page.fill('#token', 'test-token-0123456789');
+      await page.click('#login-form button[type=submit]');
+      await page.waitForSelector('tr[data-function="mounted-hello"]');
+    } finally {
+      await browser.close();
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      await cleanup();
+    }
+  }, 120_000);
+});

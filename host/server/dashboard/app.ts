@@ -56,11 +56,20 @@ function status(message: string, error = false): void {
   el.className = error ? 'error' : '';
 }
 
+/**
+ * An admin API path (`/v1/…`) relative to where the dashboard is served, so
+ * the dashboard also works when the admin app is mounted under a prefix
+ * (`parent.mount('/admin', host.adminFetch)`, opened at `/admin/`).
+ */
+function apiUrl(path: string): string {
+  return new URL(path.replace(/^\//, ''), document.baseURI).href;
+}
+
 /** Calls the admin API; throws with the API's error message. */
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(apiUrl(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
   if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
   return json as T;
@@ -220,7 +229,7 @@ async function startTail(name: string): Promise<void> {
   const ac = new AbortController();
   tailAbort = ac;
   try {
-    const res = await fetch(`/v1/functions/${name}/logs/stream`, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal });
+    const res = await fetch(apiUrl(`/v1/functions/${name}/logs/stream`), { headers: { authorization: `Bearer ${token}` }, signal: ac.signal });
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
     const reader = res.body.getReader();
     const dec = new TextDecoder();
