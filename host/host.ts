@@ -90,14 +90,30 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
   const logger = new Logger(options.log === false ? undefined : (options.log ?? 'stdout'), parseLogLevel(process.env.MICRON_LOG_LEVEL));
   const observeOptions = options.observe === false ? undefined : resolveObserveOptions(options.observe === true ? undefined : options.observe);
 
-  const store = await FsStore.open(dataDir);
-  const { token, generated } = await adminToken(dataDir, options.adminToken ?? process.env.MICRON_ADMIN_TOKEN, logger);
+  // Taken before the store is opened: opening removes temp files, which another host's deploy may be writing.
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const unlock = await lockDataDir(dataDir);
+  let store: FsStore;
+  let token: string;
+  let generated: boolean;
+  try {
+    store = await FsStore.open(dataDir);
+    ({ token, generated } = await adminToken(dataDir, options.adminToken ?? process.env.MICRON_ADMIN_TOKEN, logger));
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
 
   sharedWit ??= WitRegistry.fromDirectory(WIT_DIR);
   const compiler = new Compiler(sharedWit, hostInterfaces(sharedWit), limits.memoryPages);
   const cache = new ModuleCache(limits.moduleCacheBytes);
   const registry = new Registry(store, compiler, cache, logger);
-  await registry.init();
+  try {
+    await registry.init();
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
   const observer = observeOptions && new Observer(observeOptions, logger, () => cache.stats(), () => registry.size);
   if (observer) registry.onRemoved((name) => observer.forget(name));
   const runtime = new Runtime(limits, logger, observer);
@@ -178,9 +194,50 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
         ),
       );
       await store.close();
+      await unlock();
       await logger.flush();
     },
   };
+}
+
+/**
+ * Takes the data dir for this host: `lock` holds the owner's pid. Two hosts
+ * on one data dir would each keep their own view of the store and overwrite
+ * each other's records; the second is refused, naming the first. A lock
+ * left by a process that no longer runs (a crash, `kill -9`) is taken over.
+ * Returns the release.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const path = join(dataDir, 'lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await fs.writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        await fs.rm(path, { force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const owner = Number((await fs.readFile(path, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(owner) && owner > 0 && processRuns(owner)) {
+      const who = owner === process.pid ? 'another host in this process' : `process ${owner}`;
+      throw new MicronError('conflict', `the data dir ${dataDir} is in use by ${who}; stop it, or give this host another data dir (--data-dir)`);
+    }
+    await fs.rm(path, { force: true }); // stale: its owner is gone
+  }
+  throw new MicronError('conflict', `could not take the lock of the data dir ${dataDir} (${path})`);
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Shortest admin token accepted: a guessable token would open the admin API (deploys run code) to anyone who can reach it. */

@@ -6,13 +6,29 @@
  * the Prometheus output, and a host with all of it turned off.
  */
 import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHost, type Host } from '../host/index.js';
 import type { InvocationRecord } from '../host/observe/invocation-record.js';
 import { admin, fixture, tempHost } from './helpers.js';
+
+const copies: string[] = [];
+afterAll(() => {
+  for (const d of copies.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A copy of the data dir `src` for a second host (a data dir serves one host at a time); removed after the file's tests. */
+function copyOfDataDir(src: string): string {
+  const copy = mkdtempSync(join(tmpdir(), 'micron-observe-copy-'));
+  copies.push(copy);
+  cpSync(src, copy, { recursive: true });
+  rmSync(join(copy, 'lock'), { force: true });
+  return copy;
+}
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HELLO_BODY = 'Hello from Micron!\n';
@@ -96,7 +112,8 @@ describe('invocation records', () => {
   });
 
   it('flags the first request of a version that had to be compiled as cold, and only that one', async () => {
-    const second = await createHost({ dataDir: dir, adminToken: 'test-token-0123456789', log: false });
+    // A second host on a copy of the data dir: nothing compiled yet.
+    const second = await createHost({ dataDir: copyOfDataDir(dir), adminToken: 'test-token-0123456789', log: false });
     try {
       const first = await invoke(second, '/hello/');
       const next = await invoke(second, '/hello/');
@@ -124,7 +141,7 @@ describe('invocation records', () => {
     const saved = process.env.MICRON_LOG_LEVEL;
     process.env.MICRON_LOG_LEVEL = 'warn';
     const quiet: string[] = [];
-    const h = await createHost({ dataDir: dir, adminToken: 'test-token-0123456789', log: (l) => quiet.push(l) });
+    const h = await createHost({ dataDir: copyOfDataDir(dir), adminToken: 'test-token-0123456789', log: (l) => quiet.push(l) });
     try {
       const ok = await invoke(h, '/hello/');
       const bad = await invoke(h, '/trap/');
@@ -292,7 +309,7 @@ describe('metrics', () => {
   });
 
   it('counts cold starts', async () => {
-    const h = await createHost({ dataDir: dir, adminToken: 'test-token-0123456789', log: false });
+    const h = await createHost({ dataDir: copyOfDataDir(dir), adminToken: 'test-token-0123456789', log: false });
     try {
       await invoke(h, '/hello/');
       await invoke(h, '/hello/');
