@@ -133,6 +133,17 @@ describe('versions', () => {
 });
 
 describe('per-function configuration', () => {
+  it('merges a PATCH of limits key by key: the limits it does not name are kept, null resets one', async () => {
+    await api('PUT', '/v1/functions/lim', fixture('inspect'), { 'x-micron-config': '{"limits":{"requestBodyBytes":1000,"deadlineMs":5000}}' });
+    const r = await api('PATCH', '/v1/functions/lim/config', { limits: { responseBodyBytes: 1500 } });
+    expect(r.json).toMatchObject({ config: { limits: { requestBodyBytes: 1000, deadlineMs: 5000, responseBodyBytes: 1500 } } });
+    const reset = await api('PATCH', '/v1/functions/lim/config', { limits: { deadlineMs: null } });
+    expect((reset.json as { config: { limits: unknown } }).config.limits).toEqual({ requestBodyBytes: 1000, responseBodyBytes: 1500 });
+    const bad = await api('PATCH', '/v1/functions/lim/config', { limits: { nope: 1 } });
+    expect(bad.status).toBe(400);
+    expect(bad.json).toMatchObject({ error: { code: 'invalid_config' } });
+  });
+
   it('creates a new version with the same component on PATCH, merging fields', async () => {
     const first = await api('PUT', '/v1/functions/cfg', fixture('inspect'), { 'x-micron-config': '{"env":{"A":"1"}}' });
     const r = await api('PATCH', '/v1/functions/cfg/config', { allowedHosts: ['api.example.com'] });

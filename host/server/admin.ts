@@ -261,7 +261,15 @@ export function mergeConfig(current: FunctionConfig, patch: Record<string, unkno
   const merged: Record<string, unknown> = { ...current };
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete merged[k];
-    else merged[k] = v;
+    else if (k === 'limits' && typeof v === 'object' && !Array.isArray(v) && current.limits) {
+      // Limits are independent knobs: a patch changes the ones it names (null resets one), not the others.
+      const limits: Record<string, unknown> = { ...current.limits };
+      for (const [lk, lv] of Object.entries(v as Record<string, unknown>)) {
+        if (lv === null) delete limits[lk];
+        else limits[lk] = lv;
+      }
+      merged.limits = limits;
+    } else merged[k] = v;
   }
   return parseFunctionConfig(merged);
 }
