@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   internal: { status: 500, meaning: 'An unexpected host error; details are in the host log under the request id.' },
   upstream_error: { status: 502, meaning: 'The function answered with a wasi:http error-code for its response.' },
   deadline_exceeded: { status: 504, meaning: 'The function ran past its deadline (computing or waiting) and was stopped.' },
+  host_closed: { status: 503, meaning: 'Embedding: the host was closed; it serves and changes nothing any more (its data dir may belong to another host now). Create a new one.' },
   toolchain_missing: { status: 500, meaning: 'CLI only: a guest toolchain needed by `micron build` is not installed.' },
   build_failed: { status: 500, meaning: 'CLI only: `micron build` failed; the message has the compiler output.' },
   connection_failed: { status: 502, meaning: 'CLI only: the CLI could not reach the host.' },

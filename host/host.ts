@@ -178,11 +178,13 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     limits,
     cacheStats: () => cache.stats(),
     async listen(opts = {}) {
+      if (registry.closed) throw new MicronError('host_closed', 'this host is closed; create a new one to listen');
       const pub = await listen(app.fetch, opts.port ?? 8080, opts.host ?? '0.0.0.0', wantsBody);
       const admin = await listen(adminApp.fetch, opts.adminPort ?? 8081, opts.adminHost ?? '127.0.0.1');
       return { public: pub, admin };
     },
     async close() {
+      registry.close();
       observer?.close();
       await Promise.all(
         servers.splice(0).map(

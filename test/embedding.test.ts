@@ -241,6 +241,27 @@ describe('the typed embedding API', () => {
     }
   });
 
+  it('serves and changes nothing once closed: its data dir may belong to another host by then', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'micron-embed-closed-'));
+    try {
+      const h = await createHost({ dataDir: d, adminToken: TOKEN, log: false });
+      await h.deploy('hello', HELLO);
+      await h.close();
+      await expect(h.deploy('other', HELLO)).rejects.toMatchObject({ code: 'host_closed', status: 503 });
+      await expect(h.remove('hello')).rejects.toMatchObject({ code: 'host_closed' });
+      await expect(h.listen({ port: 0, adminPort: 0, host: '127.0.0.1' })).rejects.toMatchObject({ code: 'host_closed' });
+      const res = await h.fetch(new Request('http://127.0.0.1/hello/'));
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ error: { code: 'host_closed' } });
+      // What it had stored is intact for the next host.
+      const next = await createHost({ dataDir: d, adminToken: TOKEN, log: false });
+      expect((await next.list()).map((f) => f.name)).toEqual(['hello']);
+      await next.close();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('answers adminFetch with the bearer token, and 401 JSON without it or with a wrong one', async () => {
     const ok = await host.adminFetch(new Request('http://127.0.0.1/v1/functions/hello', { headers: { authorization: `Bearer ${TOKEN}` } }));
     expect(ok.status).toBe(200);

@@ -113,6 +113,7 @@ export class Registry {
   private readonly removedListeners: ((name: string) => void)[] = [];
   private readonly metas = new Map<string, ArtifactMeta>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  private closedAt = false;
   /** Functions whose stored record could not be read at start: not served until deployed again or removed. */
   private readonly damaged = new Map<string, DamagedRecordError>();
 
@@ -580,7 +581,18 @@ export class Registry {
     this.log?.warn('a damaged function record was set aside', { function: name, keptAt: kept });
   }
 
+  /** The host closed: every later change is refused (the data dir's lock is released, another host may own it). */
+  close(): void {
+    this.closedAt = true;
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.closedAt;
+  }
+
   private serialized<T>(name: string, f: () => Promise<T>): Promise<T> {
+    if (this.closedAt) return Promise.reject(new MicronError('host_closed', 'this host is closed; it changes nothing any more'));
     const prev = this.locks.get(name) ?? Promise.resolve();
     const next = prev.then(f, f);
     const tail = next.catch(() => undefined);

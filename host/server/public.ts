@@ -129,6 +129,7 @@ export function createPublicApp(deps: PublicAppDeps): PublicApp {
   // function is loaded, whose slot is free and whose guest answers without waiting
   // returns its Response directly (no promise, no microtask on the way out).
   app.all('*', (c): Response | Promise<Response> => {
+    if (deps.registry.closed) return refuse('host_closed', 'this host is closed', 503);
     const req = c.req.raw;
     // From Micron's own listener, read node's already-parsed headers: touching `req.headers`
     // would make @hono/node-server build a full web Headers object for every request.
