@@ -4,7 +4,7 @@
  * these parts.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -91,7 +91,12 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
   const observeOptions = options.observe === false ? undefined : resolveObserveOptions(options.observe === true ? undefined : options.observe);
 
   // Taken before the store is opened: opening removes temp files, which another host's deploy may be writing.
-  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await fs.access(dataDir, fsConstants.R_OK | fsConstants.W_OK);
+  } catch (e) {
+    throw new MicronError('invalid_config', `the data dir ${dataDir} cannot be used: ${(e as Error).message}`);
+  }
   const unlock = await lockDataDir(dataDir);
   let store: FsStore;
   let token: string;

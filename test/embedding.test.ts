@@ -5,7 +5,7 @@
  * (deploy, list, get, remove, adminFetch) an embedder calls directly.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -239,6 +239,16 @@ describe('the typed embedding API', () => {
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
+  });
+
+  it('rejects a data dir it cannot use with a MicronError naming it', async () => {
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    await expect(createHost({ dataDir: join(file, 'sub'), adminToken: TOKEN, log: false })).rejects.toMatchObject({
+      name: 'MicronError',
+      code: 'invalid_config',
+      message: expect.stringContaining(`the data dir ${join(file, 'sub')} cannot be used`),
+    });
   });
 
   it('serves and changes nothing once closed: its data dir may belong to another host by then', async () => {
