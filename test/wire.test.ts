@@ -33,6 +33,8 @@ beforeAll(async () => {
   upstreamPort = (upstream.address() as AddressInfo).port;
   ({ host, cleanup } = await tempHost());
   await host.deploy('inspect', fixture('inspect'));
+  await host.deploy('hello', fixture('hello'));
+  await host.deploy('echo', fixture('echo'));
   await host.deploy('as-proxy', fixture('as-proxy'), { allowedHosts: [`127.0.0.1:${upstreamPort}`] });
   for (const [name, declared, streamed] of [
     ['len-right', '3', false],
@@ -133,6 +135,15 @@ describe('a guest\'s declared content-length', () => {
   const get = (name: string, method = 'GET'): Promise<Response> => fetch(`http://127.0.0.1:${port}/${name}/`, { method, signal: AbortSignal.timeout(5000) });
   const lastRecord = async (name: string): Promise<{ status: number; outcome: string; detail?: string } | undefined> =>
     ((await (await host.adminFetch(admin(`/v1/functions/${name}/logs`))).json()) as { records: { status: number; outcome: string; detail?: string }[] }).records.at(-1);
+
+  it('HEAD answers with the headers GET gets, the length of the body the guest wrote included', async () => {
+    const get1 = await fetch(`http://127.0.0.1:${port}/hello/`);
+    expect([get1.headers.get('content-length'), await get1.text()]).toEqual(['19', 'Hello from Micron!\n']);
+    const head1 = await fetch(`http://127.0.0.1:${port}/hello/`, { method: 'HEAD' });
+    expect([head1.status, head1.headers.get('content-length'), head1.headers.get('content-type')]).toEqual([200, '19', 'text/plain']);
+    const head2 = await fetch(`http://127.0.0.1:${port}/echo/`, { method: 'HEAD' });
+    expect([head2.status, head2.headers.get('content-length'), head2.headers.get('x-echo-method')]).toEqual([200, '0', 'HEAD']);
+  });
 
   it('goes out when the body matches it, and with a HEAD answer that sends no body', async () => {
     const res = await get('len-right');

@@ -419,6 +419,17 @@ export class Invocation implements GuestContext, HttpInvocationState {
       this.delivered = true;
       this.stats.bytesOut = buf.total;
       this.outcome ??= { kind: 'ok', status: resp.status };
+      if (this.headRequest && !nullBodyStatus(resp.status)) {
+        // HEAD: the headers a GET would get, its length included (the body the guest wrote is not sent), and no
+        // body for a `Response` to give a default content-type to.
+        if (resp.headers.contentLength() === undefined) {
+          if (Array.isArray(headers)) headers.push(['content-length', String(buf.total)]);
+          else headers['content-length'] = String(buf.total);
+        }
+        buf.takeBuffered();
+        this.settle(new Response(null, { status: resp.status, headers }));
+        return;
+      }
       const bytes = buf.takeBuffered();
       this.settle(new Response(nullBodyStatus(resp.status) ? null : bodyInit(bytes, headers), { status: resp.status, headers }));
       return;
