@@ -115,6 +115,7 @@ async function observationAlone(n: number): Promise<{ withoutLine: number; withL
           status: 200,
           outcome: 'ok',
           totalUs,
+          loadUs: 0,
           instantiateUs: 12,
           guestUs: 20,
           cold: false,

@@ -119,6 +119,10 @@ describe('invocation records', () => {
       const next = await invoke(second, '/hello/');
       expect([first.body, first.record.cold]).toEqual([HELLO_BODY, true]);
       expect(next.record.cold).toBe(false);
+      // The cold request waited for the load: it is in its total (and not billed); a cached one has none.
+      expect(first.record.loadUs).toBeGreaterThan(0);
+      expect(first.record.totalUs).toBeGreaterThanOrEqual(first.record.loadUs);
+      expect(next.record.loadUs).toBe(0);
     } finally {
       await second.close();
     }

@@ -22,8 +22,10 @@ export interface InvocationRecord {
   status: number;
   /** `ok`, or how it failed: `trap`, `no-response`, `error-code`. */
   outcome: 'ok' | 'trap' | 'no-response' | 'error-code';
-  /** From the start of the invocation until the guest finished (a streamed body included). */
+  /** From the start of the request until the guest finished (a streamed body included; a cold start's load included). */
   totalUs: number;
+  /** Loading the function's component for this request (a cold start), included in `totalUs`; 0 when it was cached. */
+  loadUs: number;
   /** Creating (or resetting) the instance. */
   instantiateUs: number;
   /** Time spent running guest code (waits excluded). */
@@ -67,7 +69,7 @@ export function billedGbS(memoryPages: number, totalUs: number): number {
 export function recordJsonFields(r: InvocationRecord): string {
   return (
     `"seq":${r.seq},"startedAt":${r.startedAt},"requestId":"${r.requestId}","function":"${r.function}","version":"${r.version}",` +
-    `"status":${r.status},"outcome":"${r.outcome}","totalUs":${r.totalUs},"instantiateUs":${r.instantiateUs},"guestUs":${r.guestUs},` +
+    `"status":${r.status},"outcome":"${r.outcome}","totalUs":${r.totalUs},"loadUs":${r.loadUs},"instantiateUs":${r.instantiateUs},"guestUs":${r.guestUs},` +
     `"cold":${r.cold},"memoryPages":${r.memoryPages},"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"billedGbS":${r.billedGbS},` +
     `"logs":${r.logs.length === 0 ? '[]' : JSON.stringify(r.logs)},"logDropped":${r.logDropped}` +
     (r.detail === undefined ? '' : `,"detail":${JSON.stringify(r.detail)}`)

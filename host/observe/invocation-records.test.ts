@@ -12,6 +12,7 @@ function rec(fn: string, i: number, lines: string[] = []): InvocationRecord {
     status: 200,
     outcome: 'ok',
     totalUs: 100,
+    loadUs: 0,
     instantiateUs: 10,
     guestUs: 50,
     cold: false,

@@ -14,6 +14,7 @@ function rec(status: number, totalUs = 1500, cold = false): InvocationRecord {
     status,
     outcome: status < 500 ? 'ok' : 'trap',
     totalUs,
+    loadUs: 0,
     instantiateUs: 20,
     guestUs: 100,
     cold,

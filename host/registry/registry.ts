@@ -94,6 +94,8 @@ export interface ResolvedFunction {
   readonly loaded: LoadedComponent;
   /** True when the component had to be compiled for this request. */
   readonly cold: boolean;
+  /** For a cold one: how long loading it took, ms (the request waited that long before it ran). */
+  readonly loadMs?: number;
 }
 
 /** A function and the version `latest` points at, resolved once per change rather than per request. */
@@ -497,7 +499,8 @@ export class Registry {
       const warm = e.warm;
       return warm !== undefined && warm.loaded === hit ? warm : (e.warm = { record, version, loaded: hit, cold: false });
     }
-    return this.loadStored(name, version).then(({ loaded, cold }) => ({ record, version, loaded, cold }));
+    const t0 = performance.now();
+    return this.loadStored(name, version).then(({ loaded, cold }) => ({ record, version, loaded, cold, ...(cold ? { loadMs: performance.now() - t0 } : {}) }));
   }
 
   private info(rec: FunctionRecord, v: VersionRecord, meta: ArtifactMeta | undefined): FunctionInfo {

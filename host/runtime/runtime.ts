@@ -224,24 +224,29 @@ export class Runtime {
     s?: Invocation['stats'],
   ): InvocationRecord {
     const elapsedMs = performance.now() - started;
-    const totalUs = Math.round(elapsedMs * 1000);
+    const runUs = Math.round(elapsedMs * 1000);
+    // A cold start: the request waited for the component to load before the invocation began.
+    const loadUs = Math.round((fn.loadMs ?? 0) * 1000);
+    const totalUs = runUs + loadUs;
     const memoryPages = s?.memoryPages ?? 0;
     return {
       seq: 0,
-      startedAt: Math.round(Date.now() - elapsedMs),
+      startedAt: Math.round(Date.now() - elapsedMs - (fn.loadMs ?? 0)),
       requestId,
       function: fn.record.name,
       version: fn.version.id,
       status,
       outcome,
       totalUs,
+      loadUs,
       instantiateUs: s?.instantiateUs ?? 0,
       guestUs: s?.guestUs ?? 0,
       cold: fn.cold,
       memoryPages,
       bytesIn,
       bytesOut,
-      billedGbS: billedGbS(memoryPages, totalUs),
+      // Billed for running, not for the host compiling the component.
+      billedGbS: billedGbS(memoryPages, runUs),
       logs,
       logDropped: s?.logDropped ?? 0,
       detail,
