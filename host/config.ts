@@ -113,8 +113,13 @@ export interface HostOptions {
   dataDir?: string;
   /** Admin API token. Default: `MICRON_ADMIN_TOKEN`, else generated at first start and saved in the data dir. */
   adminToken?: string;
-  /** Domain for host routing: `<name>.<domain>` serves function `name`. Default `localhost`. */
-  domain?: string;
+  /**
+   * Domain for host routing: `<name>.<domain>` serves function `name`.
+   * Default `localhost`. `false` turns host routing off (only `/<name>/`
+   * and configured routes): for an app mounted under a path of a service
+   * whose own host names would otherwise be taken for function names.
+   */
+  domain?: string | false;
   /** Limits; unspecified fields keep their defaults. */
   limits?: Partial<HostLimits>;
   /** Where host log lines go (one JSON object per line). Default: stdout. `false` silences them. */

@@ -85,6 +85,9 @@ let sharedWit: WitRegistry | undefined;
 
 /** Creates a Micron host. */
 export async function createHost(options: HostOptions = {}): Promise<Host> {
+  if (options.domain !== undefined && options.domain !== false && (typeof options.domain !== 'string' || !/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(options.domain))) {
+    throw new MicronError('invalid_config', `domain must be a host name (for example "localhost" or "fn.example.com"), or false to turn host routing off; got ${JSON.stringify(options.domain)}`);
+  }
   const dataDir = resolve(options.dataDir ?? process.env.MICRON_DATA_DIR ?? '.micron');
   const limits = resolveLimits(options.limits);
   const logger = new Logger(options.log === false ? undefined : (options.log ?? 'stdout'), parseLogLevel(process.env.MICRON_LOG_LEVEL));

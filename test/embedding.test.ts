@@ -241,6 +241,26 @@ describe('the typed embedding API', () => {
     }
   });
 
+  it('routes by host name unless domain is false, and refuses an empty domain', async () => {
+    const withHost = (h: Host): Promise<Response> => h.fetch(new Request('http://127.0.0.1/hello/', { headers: { host: 'myapp.localhost:3000' } }));
+    // By default `myapp.localhost` names function "myapp".
+    expect((await withHost(host)).status).toBe(404);
+    const d = mkdtempSync(join(tmpdir(), 'micron-embed-domain-'));
+    try {
+      await expect(createHost({ dataDir: d, adminToken: TOKEN, log: false, domain: '' })).rejects.toMatchObject({ code: 'invalid_config' });
+      const h = await createHost({ dataDir: d, adminToken: TOKEN, log: false, domain: false });
+      try {
+        await h.deploy('hello', HELLO);
+        const res = await withHost(h);
+        expect([res.status, await res.text()]).toEqual([200, HELLO_BODY]);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('rejects a data dir it cannot use with a MicronError naming it', async () => {
     const file = join(dir, 'not-a-dir');
     writeFileSync(file, 'x');

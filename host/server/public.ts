@@ -49,8 +49,8 @@ export interface PublicAppDeps {
   registry: Registry;
   runtime: Runtime;
   logger: Logger;
-  /** Host-routing domain: `<name>.<domain>`. */
-  domain: string;
+  /** Host-routing domain: `<name>.<domain>`; false: no host routing. */
+  domain: string | false;
   /** Host limits (admission, header sizes); each function may override some in its configuration. */
   limits: HostLimits;
 }
@@ -61,12 +61,12 @@ export interface PublicAppDeps {
  * app is mounted under in a parent Hono app (empty when it serves the whole
  * origin), which is not part of what the guest sees.
  */
-export function route(target: string, host: string | undefined, domain: string, mount = ''): { name: string; pathWithQuery: string } | undefined {
+export function route(target: string, host: string | undefined, domain: string | false, mount = ''): { name: string; pathWithQuery: string } | undefined {
   const q = target.indexOf('?');
   const fullPath = q === -1 ? target : target.slice(0, q);
   const search = q === -1 ? '' : target.slice(q);
   const path = mount && fullPath.startsWith(mount) ? fullPath.slice(mount.length) || '/' : fullPath;
-  if (host) {
+  if (host && domain !== false) {
     const h = hostName(host);
     // `<name>.<domain>`: one label before the domain (compared without building `.${domain}`).
     const at = h.length - domain.length - 1;
