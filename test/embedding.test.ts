@@ -256,6 +256,15 @@ describe('the typed embedding API', () => {
       } finally {
         await h.close();
       }
+      // A configured domain: `<name>.<domain>` names the function, whatever the path.
+      const custom = await createHost({ dataDir: d, adminToken: TOKEN, log: false, domain: 'fn.example.com' });
+      try {
+        const res = await custom.fetch(new Request('http://127.0.0.1/any/path', { headers: { host: 'hello.FN.example.com:8080' } }));
+        expect([res.status, await res.text()]).toEqual([200, HELLO_BODY]);
+        expect((await custom.fetch(new Request('http://127.0.0.1/hello/', { headers: { host: 'hello.localhost' } }))).status).toBe(200);
+      } finally {
+        await custom.close();
+      }
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
