@@ -269,12 +269,20 @@ async function serve(argv: string[]): Promise<void> {
   // Machine-readable line first (tests read it), then a human one.
   process.stdout.write(`${JSON.stringify({ msg: 'listening', public: addrs.public.port, admin: addrs.admin.port })}\n`);
   process.stderr.write(`micron: serving functions on http://${addrs.public.address}:${addrs.public.port}/<name>/, admin API on http://${addrs.admin.address}:${addrs.admin.port}\n`);
+  // A stop lets responses in flight (a stream, a slow guest) finish first; a second signal stops at once.
+  let stopping = false;
   const stop = (): void => {
-    void host.close().then(() => process.exit(0));
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(`micron: stopping: finishing the requests in flight (at most ${SHUTDOWN_GRACE_MS / 1000} s; signal again to stop now)\n`);
+    void host.close({ graceMs: SHUTDOWN_GRACE_MS }).then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
+
+/** How long `micron serve` lets responses in flight finish when it is stopped, ms. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * Deploys the examples in components/ that have a built .wasm and were never

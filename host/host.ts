@@ -77,8 +77,13 @@ export interface Host {
    * free port; the returned addresses say which.
    */
   listen(opts?: { port?: number; host?: string; adminPort?: number; adminHost?: string }): Promise<{ public: AddressInfo; admin: AddressInfo }>;
-  /** Stops listeners and releases the store. */
-  close(): Promise<void>;
+  /**
+   * Stops: no new request or change is taken (`host_closed`), the listeners
+   * stop accepting and close their idle connections, responses in flight
+   * get up to `graceMs` (default 0) to finish before their connections are
+   * closed, then the data dir is released.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 let sharedWit: WitRegistry | undefined;
@@ -191,15 +196,29 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
       const admin = await listen(adminApp.fetch, opts.adminPort ?? 8081, opts.adminHost ?? '127.0.0.1');
       return { public: pub, admin };
     },
-    async close() {
+    async close(opts = {}) {
+      const graceMs = opts.graceMs ?? 0;
       registry.close();
       observer?.close();
       await Promise.all(
         servers.splice(0).map(
           (s) =>
             new Promise<void>((ok) => {
-              s.close(() => ok());
-              s.closeAllConnections();
+              let cut: NodeJS.Timeout | undefined;
+              let sweep: NodeJS.Timeout | undefined;
+              s.close(() => {
+                clearTimeout(cut);
+                clearInterval(sweep);
+                ok();
+              });
+              s.closeIdleConnections();
+              if (graceMs > 0) {
+                // A keep-alive connection whose response finishes during the grace goes idle: close it then.
+                sweep = setInterval(() => s.closeIdleConnections(), 50);
+                cut = setTimeout(() => s.closeAllConnections(), graceMs);
+              } else {
+                s.closeAllConnections();
+              }
             }),
         ),
       );

@@ -349,6 +349,39 @@ describe('a host run by `micron serve`', () => {
   });
 });
 
+describe('stopping `micron serve`', () => {
+  it('lets a response in flight finish before it exits', async () => {
+    const dir = tempDir();
+    const server = await serve(dir);
+    try {
+      const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
+      const deployed = await runCli(['deploy', 'components/stream/stream.wasm', '--url', `http://127.0.0.1:${server.adminPort}`, '--token', token]);
+      expect(deployed.code, deployed.stderr).toBe(0);
+      // The stream sends five chunks 100 ms apart; stop the server once the first one is in.
+      let stopped: Promise<number | null> | undefined;
+      const body = await new Promise<string>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: server.publicPort, path: '/stream/' }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => {
+              if (text === '') stopped = server.stop();
+              text += c;
+            });
+            res.on('end', () => resolve(text));
+            res.on('error', reject);
+          })
+          .on('error', reject);
+      });
+      expect(body).toBe('chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n');
+      expect(await stopped).toBe(0);
+      expect(server.stderr()).toContain('micron: stopping: finishing the requests in flight');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('`micron serve` without --no-examples (what `npm start` runs)', () => {
   it(
     'deploys the built examples in components/ before it listens, so hello answers',
