@@ -299,15 +299,19 @@ async function deployExamples(host: Awaited<ReturnType<typeof createHost>>): Pro
   const existing = new Set((await host.list()).map((f) => f.name));
   const seenPath = join(host.dataDir, 'examples-deployed');
   let seen: Set<string>;
+  let saved = true;
   try {
     seen = new Set(JSON.parse(await fs.readFile(seenPath, 'utf8')) as string[]);
   } catch {
     // None yet (a first start, or a data dir from before the file existed): what is stored counts as deployed.
     seen = new Set(examples.filter((n) => existing.has(n)));
+    saved = false;
   }
-  const remember = (): Promise<void> => atomicWrite(seenPath, `${JSON.stringify([...seen].sort())}\n`);
   const todo = examples.filter((name) => !existing.has(name) && !seen.has(name));
-  if (todo.length === 0) return remember();
+  if (todo.length === 0) {
+    if (!saved) await atomicWrite(seenPath, `${JSON.stringify([...seen].sort())}\n`);
+    return;
+  }
   // Only a first start (or a new example) gets here: later starts find them stored. Say what the wait is for.
   process.stderr.write(`micron: deploying ${todo.length} example${todo.length === 1 ? '' : 's'} from components/ before listening (transpiled once; later starts reuse them) …\n`);
   for (const name of todo) {
@@ -320,7 +324,7 @@ async function deployExamples(host: Awaited<ReturnType<typeof createHost>>): Pro
       process.stderr.write(`micron: example ${name} was not deployed: ${(e as Error).message}\n`);
     }
   }
-  await remember();
+  await atomicWrite(seenPath, `${JSON.stringify([...seen].sort())}\n`);
 }
 
 interface Client {

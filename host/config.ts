@@ -132,11 +132,12 @@ export interface HostOptions {
   observe?: boolean | ObserveOptions;
 }
 
-const NAME_RE = /^[a-z][a-z0-9-]{0,63}$/;
+/** Function names: 1–64 of a–z, 0–9 and `-`, starting with a letter (also the store's record file names). */
+export const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,63}$/;
 
 /** Throws `invalid_name` unless `name` is a valid function name. */
 export function checkFunctionName(name: string): void {
-  if (!NAME_RE.test(name)) {
+  if (!FUNCTION_NAME.test(name)) {
     throw new MicronError(
       'invalid_name',
       `invalid function name ${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)}: use 1–64 characters of a–z, 0–9 and "-", starting with a letter`,

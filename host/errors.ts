@@ -45,6 +45,11 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; requestId?: string };
 }
 
+/** An {@link ErrorBody} as JSON text (with the request id when there is one). */
+export function errorBodyJson(code: ErrorCode, message: string, requestId?: string): string {
+  return JSON.stringify({ error: requestId === undefined ? { code, message } : { code, message, requestId } });
+}
+
 /**
  * A host or API error with a stable code. Thrown anywhere in the host; the
  * server maps it to its status and a JSON {@link ErrorBody}, the CLI to a

@@ -16,7 +16,7 @@ import { WitRegistry } from './abi/wit.js';
 import { Compiler } from './compile/compiler.js';
 import { ModuleCache, type ModuleCacheStats } from './compile/module-cache.js';
 import { parseFunctionConfig, resolveLimits, type HostLimits, type HostOptions } from './config.js';
-import { MicronError } from './errors.js';
+import { errorBodyJson, MicronError } from './errors.js';
 import { Logger, parseLogLevel } from './observe/logger.js';
 import { Observer, resolveObserveOptions } from './observe/observer.js';
 import { Registry, type DeployOptions, type DeployResult, type FunctionInfo, type PromoteResult, type VersionInfo } from './registry/registry.js';
@@ -328,7 +328,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: L
       : `the request is malformed (${err.code ?? 'parse error'})`;
   const requestId = newRequestId();
   logger.info('request refused', { requestId, status, code, detail: err.code ?? err.message });
-  const body = JSON.stringify({ error: { code, message, requestId } });
+  const body = errorBodyJson(code, message, requestId);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `${REQUEST_ID_HEADER}: ${requestId}\r\nconnection: close\r\n\r\n${body}`,

@@ -43,11 +43,17 @@ async function buildExample(name: string): Promise<{ wasm: string; bytes: number
   return { wasm: output, bytes };
 }
 
-/** Writes a one-file project and builds it, returning the error it fails with. */
-async function buildFailure(name: string, source: string): Promise<MicronError> {
+/** Writes a one-file project (`index.ts`) in a fresh scratch folder; returns the folder. */
+function writeProject(name: string, source: string): string {
   const dir = path.join(scratch, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'index.ts'), source);
+  return dir;
+}
+
+/** Writes a one-file project and builds it, returning the error it fails with. */
+async function buildFailure(name: string, source: string): Promise<MicronError> {
+  const dir = writeProject(name, source);
   const error = await buildAssemblyScript(dir).then(
     () => new Error('the build succeeded'),
     (err: unknown) => err,
@@ -99,10 +105,8 @@ describe('AssemblyScript SDK build', () => {
   it.skipIf(asc.skip)(
     'logs a throw\'s message and place on stderr before the instance traps',
     async () => {
-      const dir = path.join(scratch, 'throws');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(
-        path.join(dir, 'index.ts'),
+      const dir = writeProject(
+        'throws',
         'import { Request, Response } from "micron/sdk/assemblyscript";\n' +
           'export function handle(req: Request): Response {\n' +
           '  if (req.path.length > 1) throw new Error("boom from as " + req.path);\n' +
@@ -206,10 +210,8 @@ describe('AssemblyScript SDK build', () => {
   it.skipIf(asc.skip)(
     'runs top-level code once, on the first request, where host calls such as env() work',
     async () => {
-      const dir = path.join(scratch, 'top-level');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(
-        path.join(dir, 'index.ts'),
+      const dir = writeProject(
+        'top-level',
         'import { Request, Response, env } from "micron/sdk/assemblyscript";\n' +
           'const greeting = env("GREETING");\n' +
           'let calls = 0;\n' +

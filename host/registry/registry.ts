@@ -210,11 +210,7 @@ export class Registry {
       added = await this.addVersion(name, digest, bytes.length, config, promote);
     } catch (e) {
       // Refused after its artifacts were stored (a route conflict, say): what no version uses is not kept.
-      if (!this.inUse(digest)) {
-        this.cache.delete(digest);
-        this.metas.delete(digest);
-        await this.store.deleteDigest(digest);
-      }
+      await this.freeIfUnused(digest);
       throw e;
     }
     const { record, version, promoted } = added;
@@ -425,14 +421,16 @@ export class Registry {
    */
   private async dropUnused(digests: string[]): Promise<void> {
     for (const d of new Set(digests)) {
-      if (this.inUse(d)) continue;
-      this.cache.delete(d);
-      await this.serialized(digestLock(d), async () => {
-        if (this.inUse(d)) return;
-        this.metas.delete(d);
-        await this.store.deleteDigest(d);
-      });
+      if (!this.inUse(d)) await this.serialized(digestLock(d), () => this.freeIfUnused(d));
     }
+  }
+
+  /** With the digest's lock held: removes its cached component, description and stored artifacts unless a version uses them. */
+  private async freeIfUnused(digest: string): Promise<void> {
+    if (this.inUse(digest)) return;
+    this.cache.delete(digest);
+    this.metas.delete(digest);
+    await this.store.deleteDigest(digest);
   }
 
   /** Removes a function and all its versions. Returns false when it did not exist. */

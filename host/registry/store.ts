@@ -14,7 +14,7 @@
 import { constants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { FunctionLimits } from '../config.js';
+import { FUNCTION_NAME, type FunctionLimits } from '../config.js';
 
 /** One immutable version of a function. */
 export interface VersionRecord {
@@ -119,9 +119,6 @@ export function checkFunctionRecord(raw: unknown, name: string): FunctionRecord 
   return r as FunctionRecord;
 }
 
-/** Function names, as their record files are named. */
-const FUNCTION_FILE = /^[a-z][a-z0-9-]{0,63}$/;
-
 /** Blob keys are `digest/name` paths made of safe characters only. */
 const BLOB_KEY = /^[a-f0-9]{64}(\/[a-zA-Z0-9._-]+)*$/;
 
@@ -143,7 +140,7 @@ export class FsStore implements Store {
     const out: FunctionRecord[] = [];
     for (const f of names.sort()) {
       const name = f.slice(0, -5);
-      if (!FUNCTION_FILE.test(name)) {
+      if (!FUNCTION_NAME.test(name)) {
         onDamaged?.(new DamagedRecordError(name, join(this.dir, 'functions', f), 'its file name is not a function name'));
         continue;
       }
@@ -251,7 +248,7 @@ export class FsStore implements Store {
   async close(): Promise<void> {}
 
   private fnPath(name: string): string {
-    if (!FUNCTION_FILE.test(name)) throw new Error(`invalid function name ${JSON.stringify(name)}`);
+    if (!FUNCTION_NAME.test(name)) throw new Error(`invalid function name ${JSON.stringify(name)}`);
     return join(this.dir, 'functions', `${name}.json`);
   }
 

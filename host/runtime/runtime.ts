@@ -12,7 +12,7 @@ import type { Observer } from '../observe/observer.js';
 import type { ResolvedFunction } from '../registry/registry.js';
 import type { GuestPolicy } from '../wasi/context.js';
 import { readWhole } from '../wasi/http/body.js';
-import { MicronError, type ErrorCode } from '../errors.js';
+import { ERROR_CODES, errorBodyJson, MicronError, type ErrorCode } from '../errors.js';
 import { CommandError, type CommandRunner } from './command-runner.js';
 import { DeadlineExceeded } from './watchdog/index.js';
 import { Invocation, InvocationError, REQUEST_ID_HEADER, type GuestRequest } from './invocation.js';
@@ -157,18 +157,18 @@ export class Runtime {
     } catch (e) {
       if (e instanceof MicronError && e.code === 'payload_too_large') {
         if (stats) done(413, 0, '', e.message, 'payload_too_large');
-        return jsonError(413, 'payload_too_large', e.message, requestId);
+        return errorWithRequestId('payload_too_large', e.message, requestId);
       }
       if (e instanceof DeadlineExceeded) {
         if (stats) done(504, 0, '', e.message, 'deadline');
         else this.logger.warn('invocation failed', { ...base, outcome: 'trap', reason: 'deadline', detail: e.message });
-        return jsonError(504, 'deadline_exceeded', `the function ran past its deadline; request id ${requestId}`, requestId);
+        return errorWithRequestId('deadline_exceeded', `the function ran past its deadline; request id ${requestId}`, requestId);
       }
       const detail = e instanceof Error ? e.message : String(e);
       const stderr = e instanceof CommandError ? e.stderr : '';
       if (stats) done(500, 0, stderr.slice(0, 4096), detail);
       else this.logger.warn('invocation failed', { ...base, outcome: 'trap', detail, stderr: stderr.slice(0, 4096) });
-      return jsonError(500, 'guest_error', `the function failed; details are in the host log under request id ${requestId}`, requestId);
+      return errorWithRequestId('guest_error', `the function failed; details are in the host log under request id ${requestId}`, requestId);
     }
   }
 
@@ -269,7 +269,7 @@ function failureResponse(e: unknown, requestId: string): Response {
       : status === 413
         ? `${e.message}; request id ${requestId}`
         : `the function failed; details are in the host log under request id ${requestId}`;
-  return jsonError(status, code, message, requestId);
+  return errorWithRequestId(code, message, requestId);
 }
 
 /** The status a failed invocation is answered with (before its response head was sent). */
@@ -279,9 +279,14 @@ function failureStatus(o: { kind: string; reason?: string }): number {
   return o.kind === 'error-code' ? 502 : 500;
 }
 
-function jsonError(status: number, code: ErrorCode, message: string, requestId: string): Response {
-  return new Response(JSON.stringify({ error: { code, message, requestId } }), {
-    status,
-    headers: { 'content-type': 'application/json', [REQUEST_ID_HEADER]: requestId },
+/**
+ * An error answer on the function traffic path: JSON with the request id, in
+ * the body and in `x-micron-request-id` like every function response; the
+ * status is the code's.
+ */
+export function errorWithRequestId(code: ErrorCode, message: string, requestId: string, extraHeaders?: Record<string, string>): Response {
+  return new Response(errorBodyJson(code, message, requestId), {
+    status: ERROR_CODES[code].status,
+    headers: { 'content-type': 'application/json', [REQUEST_ID_HEADER]: requestId, ...extraHeaders },
   });
 }

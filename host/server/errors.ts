@@ -4,13 +4,13 @@
  * a request id, so no stack trace or internal detail reaches a client.
  */
 import type { Context } from 'hono';
-import { MicronError, type ErrorCode } from '../errors.js';
+import { errorBodyJson, MicronError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
 import { newRequestId, REQUEST_ID_HEADER } from '../runtime/runtime.js';
 
 /** A JSON error response `{ error: { code, message } }`. */
 export function errorResponse(code: ErrorCode, message: string, status: number, extraHeaders?: Record<string, string>): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
+  return new Response(errorBodyJson(code, message), {
     status,
     headers: { 'content-type': 'application/json', ...extraHeaders },
   });

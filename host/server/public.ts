@@ -29,8 +29,8 @@ import type { Registry } from '../registry/registry.js';
 import type { EffectiveLimits, HostLimits } from '../config.js';
 import { hostName, type ResolvedFunction } from '../registry/registry.js';
 import { Limiter, type Permit, type Refusal } from '../runtime/limiter.js';
-import { newRequestId, REQUEST_ID_HEADER, type Runtime } from '../runtime/runtime.js';
-import type { ErrorCode } from '../errors.js';
+import { errorWithRequestId, newRequestId, type Runtime } from '../runtime/runtime.js';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { onError } from './errors.js';
 import { invokeDenied } from './invoke-auth.js';
 
@@ -129,7 +129,7 @@ export function createPublicApp(deps: PublicAppDeps): PublicApp {
   // function is loaded, whose slot is free and whose guest answers without waiting
   // returns its Response directly (no promise, no microtask on the way out).
   app.all('*', (c): Response | Promise<Response> => {
-    if (deps.registry.closed) return refuse('host_closed', 'this host is closed', 503);
+    if (deps.registry.closed) return errorWithRequestId('host_closed', 'this host is closed', newRequestId());
     const req = c.req.raw;
     // From Micron's own listener, read node's already-parsed headers: touching `req.headers`
     // would make @hono/node-server build a full web Headers object for every request.
@@ -143,50 +143,57 @@ export function createPublicApp(deps: PublicAppDeps): PublicApp {
     const host = incoming ? incoming.headers.host : (req.headers.get('host') ?? undefined);
     // Under `parent.route('/fn', host.app)` the route path is `/fn/*`: strip that prefix.
     const mount = c.req.routePath.endsWith('*') ? c.req.routePath.slice(0, -1).replace(/\/$/, '') : '';
-    const target = deps.registry.matchRoute(host, url.target, mount) ?? route(url.target, host, deps.domain, mount);
-    if (!target) return refusal(undefined, 'function_not_found', 'no function in the request path; call /<name>/…', 404);
+    const target = findTarget(host, url.target, mount);
+    if (!target) return refusal(undefined, 'function_not_found', 'no function in the request path; call /<name>/…');
     const resolved = deps.registry.resolve(target.name);
-    if (!resolved) return refusal(target.name, 'function_not_found', `no function named ${JSON.stringify(target.name)}`, 404);
+    if (!resolved) return refusal(target.name, 'function_not_found', `no function named ${JSON.stringify(target.name)}`);
     const tooLarge = headersTooLarge(incoming ? incoming.rawHeaders : req.headers, url.target.length, deps.limits);
     if (tooLarge) {
       deps.runtime.recordRejection(target.name, 'header_too_large');
-      return refusal(target.name, 'header_too_large', tooLarge, 431);
+      return refusal(target.name, 'header_too_large', tooLarge);
     }
     const call: Call = { req, incoming, pathWithQuery: target.pathWithQuery, authority: host ?? url.authority };
     return resolved instanceof Promise ? resolved.then((fn) => admit(call, fn), (e: unknown) => loadFailed(target.name, e)) : admit(call, resolved);
   });
+
+  /** The function a request is for: a configured route first, then host or path routing. */
+  function findTarget(host: string | undefined, target: string, mount: string): { name: string; pathWithQuery: string } | undefined {
+    return deps.registry.matchRoute(host, target, mount) ?? route(target, host, deps.domain, mount);
+  }
 
   /**
    * A refusal before the function ran: answered with a request id and logged
    * under it (an unknown function at debug level, since scanners make many;
    * the others at info), so a client's report can be traced.
    */
-  function refusal(fn: string | undefined, code: ErrorCode, message: string, status: number, extra?: Record<string, string>, fields?: Record<string, unknown>): Response {
+  function refusal(fn: string | undefined, code: ErrorCode, message: string, extra?: Record<string, string>, fields?: Record<string, unknown>): Response {
     const requestId = newRequestId();
     const level = code === 'function_not_found' ? 'debug' : 'info';
-    if (deps.logger.enabled(level)) deps.logger.log(level, 'request refused', { ...(fn === undefined ? {} : { function: fn }), requestId, status, code, detail: message, ...fields });
-    return refuse(code, message, status, extra, requestId);
+    if (deps.logger.enabled(level)) {
+      deps.logger.log(level, 'request refused', { ...(fn === undefined ? {} : { function: fn }), requestId, status: ERROR_CODES[code].status, code, detail: message, ...fields });
+    }
+    return errorWithRequestId(code, message, requestId, extra);
   }
 
   /** The function's stored component could not be loaded (a cold start failed): a host failure, logged under the request id. */
   function loadFailed(fn: string, e: unknown): Response {
     const requestId = newRequestId();
     deps.logger.error('function could not be loaded', { function: fn, requestId, detail: e instanceof Error ? e.message : String(e) });
-    return refuse('internal', `function ${JSON.stringify(fn)} could not be loaded; details are in the host log under request id ${requestId}`, 500, undefined, requestId);
+    return errorWithRequestId('internal', `function ${JSON.stringify(fn)} could not be loaded; details are in the host log under request id ${requestId}`, requestId);
   }
 
   /** Authorisation and size checks, then the function's concurrency slot. */
   function admit(call: Call, fn: ResolvedFunction): Response | Promise<Response> {
     const { req, incoming } = call;
     const denied = invokeDenied(fn.version.config, incoming ? incoming.headers.authorization : req.headers.get('authorization'));
-    if (denied) return refusal(fn.record.name, 'unauthorized', denied, 401, { 'www-authenticate': 'Bearer' });
+    if (denied) return refusal(fn.record.name, 'unauthorized', denied, { 'www-authenticate': 'Bearer' });
     const limits = deps.runtime.limitsOf(fn);
 
     const withBody = incoming ? incomingHasBody(incoming) : hasBody(req);
     const declared = withBody ? Number(incoming ? incoming.headers['content-length'] : req.headers.get('content-length')) : 0;
     if (declared > limits.requestBodyBytes) {
       deps.runtime.recordRejection(fn.record.name, 'payload_too_large');
-      return refusal(fn.record.name, 'payload_too_large', `the request body is ${declared} bytes; the limit of function ${JSON.stringify(fn.record.name)} is ${limits.requestBodyBytes}`, 413);
+      return refusal(fn.record.name, 'payload_too_large', `the request body is ${declared} bytes; the limit of function ${JSON.stringify(fn.record.name)} is ${limits.requestBodyBytes}`);
     }
     const admitted = limiter.acquire(fn.record.name, limits, () => req.signal);
     return admitted instanceof Promise ? admitted.then((a) => run(call, fn, limits, withBody, declared, a)) : run(call, fn, limits, withBody, declared, admitted);
@@ -214,7 +221,7 @@ export function createPublicApp(deps: PublicAppDeps): PublicApp {
       permit.release();
       const requestId = newRequestId();
       deps.logger.error('the request body was read before it reached the function', { function: fn.record.name, requestId, fix: 'let the parent app pass the body on unread (or as a new Request with it)' });
-      return refuse('internal', `the request body was already read before it reached function ${JSON.stringify(fn.record.name)}; details are in the host log under request id ${requestId}`, 500, undefined, requestId);
+      return errorWithRequestId('internal', `the request body was already read before it reached function ${JSON.stringify(fn.record.name)}; details are in the host log under request id ${requestId}`, requestId);
     }
     let overLimit: Promise<void> | undefined;
     let onBodyOverLimit: (() => void) | undefined;
@@ -260,7 +267,7 @@ export function createPublicApp(deps: PublicAppDeps): PublicApp {
     if (first instanceof Response) return abortOnOverLimit(first, overLimit, incoming);
     void response.then((r) => r.body?.cancel().catch(() => undefined)).catch(() => undefined);
     // Counted by the invocation's record (outcome payload_too_large), not here.
-    return refuse('payload_too_large', `the request body is larger than the limit of function ${JSON.stringify(fn.record.name)} (${limits.requestBodyBytes} bytes)`, 413, undefined, requestId);
+    return errorWithRequestId('payload_too_large', `the request body is larger than the limit of function ${JSON.stringify(fn.record.name)} (${limits.requestBodyBytes} bytes)`, requestId);
   }
 
   /** 429 with `Retry-After`: the function (or the host) is at its limit and the request could not wait. */
@@ -273,12 +280,11 @@ export function createPublicApp(deps: PublicAppDeps): PublicApp {
           ? `function ${name} was busy for ${limits.queueTimeoutMs} ms; retry later`
           : 'the client went away while the request was waiting';
     deps.runtime.recordRejection(fn.record.name, r.refused === 'aborted' ? 'other' : r.refused);
-    return refusal(fn.record.name, 'too_many_requests', why, 429, { 'retry-after': '1' }, { reason: r.refused, waitedMs: Math.round(r.waitedMs) });
+    return refusal(fn.record.name, 'too_many_requests', why, { 'retry-after': '1' }, { reason: r.refused, waitedMs: Math.round(r.waitedMs) });
   }
 
   function wantsBody(incoming: IncomingMessage): boolean {
-    const sent = incoming.url ?? '/';
-    const target = deps.registry.matchRoute(incoming.headers.host, sent) ?? route(sent, incoming.headers.host, deps.domain);
+    const target = findTarget(incoming.headers.host, incoming.url ?? '/', '');
     if (!target) return false;
     const resolved = deps.registry.resolve(target.name);
     if (!resolved) return false;
@@ -291,14 +297,6 @@ export function createPublicApp(deps: PublicAppDeps): PublicApp {
     return !(declared > deps.runtime.limitsOf(resolved).requestBodyBytes);
   }
   return { app, wantsBody };
-}
-
-/** An error answer of the public listener: JSON, with a request id like every function response. */
-function refuse(code: ErrorCode, message: string, status: number, extra?: Record<string, string>, requestId = newRequestId()): Response {
-  return new Response(JSON.stringify({ error: { code, message, requestId } }), {
-    status,
-    headers: { 'content-type': 'application/json', [REQUEST_ID_HEADER]: requestId, ...extra },
-  });
 }
 
 /**

@@ -117,9 +117,9 @@ pub mod __private {
                 line.push_str(" at ");
                 line.push_str(at.file());
                 line.push(':');
-                crate::text::push_decimal(&mut line, at.line());
+                line.push_str(&crate::response::decimal(at.line() as usize));
                 line.push(':');
-                crate::text::push_decimal(&mut line, at.column());
+                line.push_str(&crate::response::decimal(at.column() as usize));
             }
             crate::log::write_str(crate::log::Stream::Stderr, "", &line);
         }));

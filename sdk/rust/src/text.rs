@@ -81,20 +81,3 @@ fn hex(b: u8) -> Option<u8> {
         _ => None,
     }
 }
-
-/// Appends `n` in decimal, without the formatting machinery (for the SDK's own messages).
-pub(crate) fn push_decimal(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(d as char);
-    }
-}
