@@ -16,7 +16,7 @@ import type { GuestContext, GuestPolicy, HttpInvocationState } from '../wasi/con
 import { monotonicNow } from '../wasi/clocks/clocks.js';
 import { type BodyBuffer, pumpInto } from '../wasi/http/body.js';
 import type { ErrorCode } from '../wasi/http/error-code.js';
-import { Fields, hopByHop, latin1String } from '../wasi/http/fields.js';
+import { Fields, latin1String } from '../wasi/http/fields.js';
 import { IncomingBody, IncomingRequest, type OutgoingResponse, ResponseOutparam, methodFromString, type Scheme } from '../wasi/http/types.js';
 import { InputStream } from '../wasi/io/streams.js';
 import type { LiveInstance, PreparedComponent } from './prepared-component.js';
@@ -222,7 +222,7 @@ export class Invocation implements GuestContext, HttpInvocationState {
       req.pathWithQuery,
       req.scheme === 'https' ? HTTPS : HTTP,
       req.authority,
-      () => Fields.fromHeaders(req.headers, hopByHop(req.headers, HOP_BY_HOP)),
+      () => Fields.fromHeaders(req.headers, HOP_BY_HOP),
       () => {
         const body = (this.requestBody = new InputStream());
         if (req.body) {

@@ -79,21 +79,30 @@ export function latin1Bytes(s: string): Uint8Array {
   return out;
 }
 
-/**
- * The header names to leave out of a message passed on: `base` (the
- * hop-by-hop headers) plus every name its `connection` headers list
- * (RFC 9110 §7.6.1). Returns `base` itself when there is none.
- */
-export function hopByHop(entries: Iterable<readonly [string, string]>, base: ReadonlySet<string>): ReadonlySet<string> {
-  let out: Set<string> | undefined;
-  for (const [n, v] of entries) {
-    if (n.length !== 10 || n.toLowerCase() !== 'connection') continue;
-    for (const token of v.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name) (out ??= new Set(base)).add(name);
-    }
+/** Adds the header names a `connection` value lists (RFC 9110 §7.6.1) to `into`, made when needed. */
+function connectionTokens(value: string, into: Set<string> | undefined): Set<string> | undefined {
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name) (into ??= new Set()).add(name);
   }
-  return out ?? base;
+  return into;
+}
+
+/**
+ * `entries` as a message passed on carries them: without the hop-by-hop
+ * names in `base` and without every name its `connection` fields list
+ * (RFC 9110 §7.6.1). One pass (a second only when `connection` named
+ * something); names compared lower-cased, pairs kept as given.
+ */
+export function withoutHopByHop<T extends readonly [string, string]>(entries: Iterable<T>, base: ReadonlySet<string>): T[] {
+  const kept: T[] = [];
+  let named: Set<string> | undefined;
+  for (const e of entries) {
+    const name = e[0].toLowerCase();
+    if (name === 'connection') named = connectionTokens(e[1], named);
+    if (!base.has(name)) kept.push(e);
+  }
+  return named ? kept.filter((e) => !named.has(e[0].toLowerCase())) : kept;
 }
 
 /**
@@ -114,16 +123,34 @@ export class Fields {
 
   /**
    * Builds an immutable set from trusted host data (incoming headers, as
-   * node or web `Headers` give them: one char per byte), leaving out the
-   * names in `skip`. The guest gets each value's bytes as they were sent.
+   * node or web `Headers` give them: one char per byte). With `hopByHop`, a
+   * message passed on: the names in it and the names its `connection` fields
+   * list are left out (see {@link withoutHopByHop}). The guest gets each
+   * value's bytes as they were sent.
    */
-  static fromHeaders(entries: Iterable<readonly [string, string]>, skip?: ReadonlySet<string>): Fields {
+  static fromHeaders(entries: Iterable<readonly [string, string]>, hopByHop?: ReadonlySet<string>): Fields {
     const f = new Fields(true, undefined);
+    let named: Set<string> | undefined;
     for (const [n, v] of entries) {
       const name = n.toLowerCase();
-      if (skip?.has(name)) continue;
+      if (!hopByHop) {
+        f.names.push(name);
+        f.values.push(latin1Bytes(v));
+        continue;
+      }
+      if (name === 'connection') named = connectionTokens(v, named);
+      if (hopByHop.has(name)) continue;
       f.names.push(name);
       f.values.push(latin1Bytes(v));
+    }
+    // The names `connection` listed: rare, removed afterwards so the common case stays one pass.
+    if (named) {
+      for (let i = f.names.length - 1; i >= 0; i--) {
+        if (named.has(f.names[i]!)) {
+          f.names.splice(i, 1);
+          f.values.splice(i, 1);
+        }
+      }
     }
     return f;
   }

@@ -9,7 +9,7 @@ import { InputStream } from '../io/streams.js';
 import { pumpInto } from './body.js';
 import { type OutboundResponse, send as sendRequest } from './client.js';
 import { type ErrorCode, fromClientError, requestDenied, requestUriInvalid } from './error-code.js';
-import { FORBIDDEN_HEADERS, Fields, hopByHop } from './fields.js';
+import { FORBIDDEN_HEADERS, Fields } from './fields.js';
 import {
   FutureIncomingResponse,
   IncomingBody,
@@ -91,7 +91,7 @@ async function send(cx: GuestContext, req: OutgoingRequest, url: URL, options: R
   }
   const stream = new InputStream();
   pumpInto(res.body, stream, cx.policy.maxOutboundResponseBytes);
-  const fields = Fields.fromHeaders(res.headers, hopByHop(res.headers, FORBIDDEN_HEADERS));
+  const fields = Fields.fromHeaders(res.headers, FORBIDDEN_HEADERS);
   return { tag: 'ok', val: new IncomingResponse(res.status, fields, new IncomingBody(stream)) };
 }
 

@@ -24,7 +24,7 @@ import type { GuestPolicy } from '../context.js';
 import type { GuestMemory } from '../preview1/guest-memory.js';
 import { isAllowed } from '../http/outgoing-handler.js';
 import { send as sendRequest } from '../http/client.js';
-import { FORBIDDEN_HEADERS, hopByHop } from '../http/fields.js';
+import { FORBIDDEN_HEADERS, withoutHopByHop } from '../http/fields.js';
 import { readWhole } from '../http/body.js';
 import { denied, fromClientError, OutboundFailure, requestTooLarge, responseTooLarge, timedOut, unavailable } from './error.js';
 import { encodeResponse, parseRequest, type WireRequest } from './wire.js';
@@ -201,8 +201,7 @@ async function send(request: WireRequest, policy: OutboundPolicy, signal: AbortS
   const { method, url } = request;
   const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
   const abort = timeout ? AbortSignal.any([signal, timeout]) : signal;
-  const dropped = hopByHop(request.headers, DROPPED_REQUEST_HEADERS);
-  const headers = request.headers.filter(([name]) => !dropped.has(name.toLowerCase()));
+  const headers = withoutHopByHop(request.headers, DROPPED_REQUEST_HEADERS);
   const failure = (error: unknown): OutboundFailure | undefined => {
     if (signal.aborted) return undefined;
     if (timeout?.aborted) return timedOut(url, timeoutMs);
@@ -217,8 +216,7 @@ async function send(request: WireRequest, policy: OutboundPolicy, signal: AbortS
       return responseTooLarge(url, limit);
     }
     const body = await readWhole(res.body, limit, () => responseTooLarge(url, limit));
-    const skip = hopByHop(res.headers, DROPPED_RESPONSE_HEADERS);
-    const kept = res.headers.filter(([name]) => !skip.has(name));
+    const kept = withoutHopByHop(res.headers, DROPPED_RESPONSE_HEADERS);
     // A HEAD response describes the body it did not send.
     const length = method === 'HEAD' && Number.isInteger(declared) ? declared : body.length;
     return encodeResponse(res.status, res.statusText, kept, body, length);
